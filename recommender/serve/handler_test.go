@@ -1,0 +1,185 @@
+package serve_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reelguard/reelguard/recommender"
+	"github.com/reelguard/reelguard/recommender/serve"
+)
+
+// testModel: 30 items "m00".."m29", item i watched by 30-i users, so the
+// popular order is m00, m01, ...; user "1" has seen m00 and m02.
+func testModel(tb testing.TB, version string) *recommender.Model {
+	tb.Helper()
+	var in []recommender.Interaction
+	for i := range 30 {
+		for u := range 30 - i {
+			in = append(in, recommender.Interaction{User: fmt.Sprint(100 + u), Item: fmt.Sprintf("m%02d", i), Weight: 1})
+		}
+	}
+	in = append(in,
+		recommender.Interaction{User: "1", Item: "m00", Weight: 1},
+		recommender.Interaction{User: "1", Item: "m02", Weight: 5})
+	return recommender.TrainPopularity(in, version)
+}
+
+func do(tb testing.TB, h http.Handler, method, target, accept string) *httptest.ResponseRecorder {
+	tb.Helper()
+	req := httptest.NewRequest(method, target, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestRecommendText(t *testing.T) {
+	h := serve.NewHandler(testModel(t, "pop-1"), nil)
+	tests := []struct {
+		name, user, first string
+		n                 int
+	}{
+		{"unknown user gets popular", "42", "m00,m01,m02,", 20},
+		{"known user skips seen", "1", "m01,m03,m04,", 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(t, h, "GET", "/recommend/"+tc.user, "")
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			body := rec.Body.String()
+			if !strings.HasSuffix(body, "\n") || strings.Contains(body, " ") {
+				t.Errorf("body %q: want one line, no spaces", body)
+			}
+			ids := strings.Split(strings.TrimSuffix(body, "\n"), ",")
+			if len(ids) != tc.n || !strings.HasPrefix(body, tc.first) {
+				t.Errorf("got %d ids %v, want %d starting %s", len(ids), ids, tc.n, tc.first)
+			}
+		})
+	}
+}
+
+func TestRecommendJSON(t *testing.T) {
+	h := serve.NewHandler(testModel(t, "pop-7"), nil)
+	for _, accept := range []string{"application/json", "text/html;q=0.9, application/json;q=0.8"} {
+		rec := do(t, h, "GET", "/recommend/1", accept)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("Accept %q: status %d, type %q", accept, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		var got serve.Response
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.User != "1" || got.Model != "pop-7" || got.Fallback || len(got.Items) != serve.MaxItems {
+			t.Fatalf("response %+v", got)
+		}
+		if got.Items[0].Item != "m01" || got.Items[0].Score <= got.Items[19].Score {
+			t.Errorf("items not best first without seen: %+v", got.Items[:2])
+		}
+		if !strings.Contains(rec.Body.String(), `"id":"m01"`) {
+			t.Errorf("body %s lacks the id field", rec.Body)
+		}
+	}
+	if rec := do(t, h, "GET", "/recommend/1", "application/json;q=0"); !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+		t.Errorf("q=0 JSON still got %q", rec.Header().Get("Content-Type"))
+	}
+}
+
+func TestErrors(t *testing.T) {
+	h := serve.NewHandler(testModel(t, "v"), nil)
+	tests := []struct {
+		name, method, target string
+		status               int
+		reason               string
+	}{
+		{"non-integer id", "GET", "/recommend/abc", 400, "invalid_user_id"},
+		{"negative id", "GET", "/recommend/-1", 400, "invalid_user_id"},
+		{"huge id", "GET", "/recommend/" + strings.Repeat("9", 40), 400, "invalid_user_id"},
+		{"encoded junk", "GET", "/recommend/1%2C2", 400, "invalid_user_id"},
+		{"unknown route", "GET", "/nope", 404, "not_found"},
+		{"extra segment", "GET", "/recommend/1/2", 404, "not_found"},
+		{"no id", "GET", "/recommend/", 404, "not_found"},
+		{"POST recommend", "POST", "/recommend/1", 405, "method_not_allowed"},
+		{"DELETE healthz", "DELETE", "/healthz", 405, "method_not_allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(t, h, tc.method, tc.target, "")
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			var body serve.ErrorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Reason != tc.reason || body.Error == "" {
+				t.Fatalf("body %q (%v), want reason %q", rec.Body, err, tc.reason)
+			}
+			if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("missing nosniff")
+			}
+			if tc.status == 405 && rec.Header().Get("Allow") == "" {
+				t.Error("405 without Allow")
+			}
+		})
+	}
+}
+
+func TestProbesAndSwap(t *testing.T) {
+	h := serve.NewHandler(nil, nil)
+	if rec := do(t, h, "GET", "/healthz", ""); rec.Code != 200 || rec.Body.String() != "ok\n" {
+		t.Fatalf("healthz = %d %q", rec.Code, rec.Body)
+	}
+	if rec := do(t, h, "GET", "/readyz", ""); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz without model = %d", rec.Code)
+	}
+	if rec := do(t, h, "GET", "/recommend/1", ""); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("recommend without model = %d", rec.Code)
+	}
+	h.SetModel(testModel(t, "v1"))
+	if rec := do(t, h, "GET", "/readyz", ""); rec.Code != 200 {
+		t.Fatalf("readyz with model = %d", rec.Code)
+	}
+	if old := h.Swap(testModel(t, "v2")); old == nil || old.Version() != "v1" {
+		t.Fatalf("Swap returned %v, want v1", old)
+	}
+	rec := do(t, h, "GET", "/recommend/5", "application/json")
+	if !strings.Contains(rec.Body.String(), `"model":"v2"`) {
+		t.Fatalf("after Swap body = %s", rec.Body)
+	}
+}
+
+// TestSwapUnderLoad runs requests while models are swapped; -race checks it.
+func TestSwapUnderLoad(t *testing.T) {
+	h := serve.NewHandler(testModel(t, "v0"), nil)
+	models := []*recommender.Model{testModel(t, "a"), testModel(t, "b")}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			h.Swap(models[i%2])
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for i := range 50 {
+		resp, err := srv.Client().Get(fmt.Sprintf("%s/recommend/%d", srv.URL, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d during swaps", resp.StatusCode)
+		}
+	}
+	<-done
+}
