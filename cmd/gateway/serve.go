@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reelguard/reelguard/auth"
+	"github.com/reelguard/reelguard/certs"
+	"github.com/reelguard/reelguard/events"
+	"github.com/reelguard/reelguard/gateway"
+	"github.com/reelguard/reelguard/gateway/ratelimit"
+	"github.com/reelguard/reelguard/policy"
+)
+
+// loadServeConfig layers defaults, the file, the environment and the flags.
+func loadServeConfig(args []string, stderr io.Writer, getenv func(string) string) (config, error) {
+	fs := newFlagSet("serve", stderr)
+	path, apply := serveFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return config{}, err
+	}
+	c := defaultConfig()
+	if *path != "" {
+		if err := readConfigFile(*path, &c); err != nil {
+			return config{}, err
+		}
+	}
+	applyEnv(&c, getenv)
+	apply(&c)
+	return c, c.finish()
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	c, err := loadServeConfig(args, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, c.LogLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	s, err := assemble(ctx, c, log, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return s.run(ctx)
+}
+
+// stack is a gateway with everything it was built from, ready to run.
+type stack struct {
+	cfg      config
+	log      *slog.Logger
+	gw       *gateway.Gateway
+	engine   *policy.Engine
+	producer *events.Producer
+	redis    redis.UniversalClient
+	public   *http.Server
+	admin    *http.Server
+}
+
+// assemble builds every part from c: keys first (made when missing), then
+// policy, verifier, limiter, producer and TLS.
+func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer) (*stack, error) {
+	if err := ensureKeys(c.Data, stderr); err != nil {
+		return nil, err
+	}
+	keysDir := filepath.Join(c.Data, "keys")
+	if _, err := policy.Seed(c.PolicyDir); err != nil {
+		return nil, fmt.Errorf("seed policy: %w", err)
+	}
+	engine, err := policy.NewEngine(ctx, c.PolicyDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	jwks, err := auth.LoadJWKS(filepath.Join(keysDir, "jwks.json"))
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{cfg: c, log: log, engine: engine}
+	if s.producer, err = newProducer(c, keysDir, log); err != nil {
+		return nil, err
+	}
+	metrics := gateway.NewMetrics()
+	limiter, err := s.newLimiter(c, metrics, log)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.gw, err = gateway.New(c.gateway(), gateway.Deps{
+		Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}), Policy: engine,
+		Limiter: limiter, Log: s.producer, Logger: log, Metrics: metrics,
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	tlsConfig, err := certs.ServerTLSConfig(filepath.Join(c.Data, "ca"), nil)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.public = s.gw.PublicServer(tlsConfig)
+	s.admin = s.gw.AdminServer(s.gw.AdminHandler(engine.Status))
+	return s, nil
+}
+
+func newProducer(c config, keysDir string, log *slog.Logger) (*events.Producer, error) {
+	signer, err := events.LoadSigner(keysDir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := events.NewProducer(events.ProducerConfig{Brokers: c.KafkaBrokers, Signer: signer, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
+	}
+	return p, nil
+}
+
+// newLimiter shares limits through Redis when a URL is configured, falling
+// back to an in-process limit (and saying so) while Redis is unreachable.
+func (s *stack) newLimiter(c config, m *gateway.Metrics, log *slog.Logger) (ratelimit.Limiter, error) {
+	if c.RedisURL == "" {
+		return ratelimit.NewLocal(), nil
+	}
+	opts, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	opts.DialTimeout = 200 * time.Millisecond
+	opts.ReadTimeout = 100 * time.Millisecond
+	opts.WriteTimeout = 100 * time.Millisecond
+	opts.MaxRetries = 0
+	opts.DialerRetries = 1
+	opts.PoolTimeout = 100 * time.Millisecond
+	s.redis = redis.NewClient(opts)
+	onChange := func(degraded bool) {
+		if degraded {
+			m.LimiterDegraded.Set(1)
+			log.Warn("redis unreachable: in-process rate limits in use")
+			return
+		}
+		m.LimiterDegraded.Set(0)
+		log.Info("redis reachable again: shared rate limits in use")
+	}
+	return ratelimit.NewFallback(ratelimit.NewRedis(s.redis, "reelguard"), ratelimit.NewLocal(), 1, onChange), nil
+}
+
+// run serves the public and admin listeners until ctx ends, a signal
+// arrives or either server fails; then it stops both.
+func (s *stack) run(ctx context.Context) error {
+	pub, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	adm, err := net.Listen("tcp", s.cfg.AdminListen)
+	if err != nil {
+		pub.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	s.log.Info("gateway listening", "public", "https://"+pub.Addr().String(),
+		"admin", "http://"+adm.Addr().String(), "upstream", s.cfg.Upstream, "instance", s.cfg.Instance)
+	var g run.Group
+	g.Add(func() error { return s.gw.ServePublic(s.public, pub) }, func(error) { shutdown(s.public) })
+	g.Add(func() error { return serveAdmin(s.admin, adm) }, func(error) { shutdown(s.admin) })
+	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
+	err = g.Run()
+	if errors.Is(err, run.ErrSignal) {
+		s.log.Info("gateway stopping", "signal", err.Error())
+		return nil
+	}
+	return err
+}
+
+func serveAdmin(srv *http.Server, l net.Listener) error {
+	if err := srv.Serve(l); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+func (s *stack) close() {
+	if s.gw != nil {
+		_ = s.gw.Close()
+	}
+	if s.producer != nil {
+		_ = s.producer.Close()
+	}
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/reelguard/reelguard/gateway/ratelimit"
+)
+
+// Config holds the gateway's behaviour. Its zero value works: every field's
+// comment gives the default that Validate fills in.
+type Config struct {
+	// Upstream is the retrieval service's base URL. Default http://127.0.0.1:8082.
+	Upstream string
+	// UpstreamTimeout bounds one proxied request, connect to last byte. Default 2s.
+	UpstreamTimeout time.Duration
+	// ServerName names this gateway in the request log's course lines
+	// ("recommendation request <server>"). Default: the upstream's host:port.
+	ServerName string
+	// PreAuth is the per-IP limit applied before any token is verified.
+	// Default 50/s, burst 100.
+	PreAuth ratelimit.Rate
+	// Tiers maps the policy's obligations.tier to the principal's limit.
+	// Default: DESIGN.md's user, service, ingest and admin tiers.
+	Tiers map[string]ratelimit.Rate
+	// MaxConnsPerIP caps concurrent connections from one client IP. Default 256.
+	MaxConnsPerIP int
+	// RequestLogTopic is where answered recommendation requests are logged.
+	// Default "recommendations".
+	RequestLogTopic string
+	// RequestLogBuffer bounds the queue of request-log records waiting to be
+	// formatted and sent. Default 8192.
+	RequestLogBuffer int
+}
+
+// DefaultTiers are DESIGN.md's rate tiers. A tier the policy names but this
+// map lacks gets the "user" tier, the strictest.
+func DefaultTiers() map[string]ratelimit.Rate {
+	return map[string]ratelimit.Rate{
+		"user":    {PerSecond: 5, Burst: 10},
+		"service": {PerSecond: 500, Burst: 1000},
+		"ingest":  {PerSecond: 2000, Burst: 4000},
+		"admin":   {PerSecond: 50, Burst: 100},
+	}
+}
+
+// DefaultConfig returns the configuration the gateway runs with when nothing
+// is set.
+func DefaultConfig() Config {
+	var c Config
+	_ = c.Validate()
+	return c
+}
+
+// Validate fills in defaults and reports settings that cannot work.
+func (c *Config) Validate() error {
+	if c.Upstream == "" {
+		c.Upstream = "http://127.0.0.1:8082"
+	}
+	u, err := url.Parse(c.Upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("upstream %q: want an http or https URL", c.Upstream)
+	}
+	if c.UpstreamTimeout == 0 {
+		c.UpstreamTimeout = 2 * time.Second
+	}
+	if c.ServerName == "" {
+		c.ServerName = u.Host
+	}
+	if c.PreAuth == (ratelimit.Rate{}) {
+		c.PreAuth = ratelimit.Rate{PerSecond: 50, Burst: 100}
+	}
+	if c.Tiers == nil {
+		c.Tiers = DefaultTiers()
+	}
+	if _, ok := c.Tiers["user"]; !ok {
+		c.Tiers["user"] = DefaultTiers()["user"]
+	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = 256
+	}
+	if c.RequestLogTopic == "" {
+		c.RequestLogTopic = "recommendations"
+	}
+	if c.RequestLogBuffer == 0 {
+		c.RequestLogBuffer = 8192
+	}
+	return c.check()
+}
+
+func (c *Config) check() error {
+	var errs []error
+	if c.UpstreamTimeout < 0 {
+		errs = append(errs, errors.New("upstream_timeout must be positive"))
+	}
+	for name, r := range c.Tiers {
+		if r.PerSecond <= 0 || r.Burst <= 0 {
+			errs = append(errs, fmt.Errorf("tier %q: rate and burst must be positive", name))
+		}
+	}
+	if c.PreAuth.PerSecond <= 0 || c.PreAuth.Burst <= 0 {
+		errs = append(errs, errors.New("pre-auth limit: rate and burst must be positive"))
+	}
+	if c.MaxConnsPerIP < 0 || c.RequestLogBuffer < 0 {
+		errs = append(errs, errors.New("max_conns_per_ip and request_log_buffer must be positive"))
+	}
+	return errors.Join(errs...)
+}

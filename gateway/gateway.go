@@ -1,0 +1,139 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/reelguard/reelguard/auth"
+	"github.com/reelguard/reelguard/gateway/ratelimit"
+	"github.com/reelguard/reelguard/policy"
+)
+
+// Authenticator turns a bearer token into a principal.
+type Authenticator interface {
+	Verify(token string) (auth.Principal, error)
+}
+
+// Decider answers the policy question for one request. Any error is a deny.
+type Decider interface {
+	Decide(ctx context.Context, in policy.Input) (policy.Decision, error)
+}
+
+// RecordSink takes a record for Kafka without blocking; false means dropped.
+type RecordSink interface {
+	Send(topic string, key, value []byte) bool
+}
+
+// Deps are the parts the gateway composes. Auth, Policy and Limiter are
+// required; Log may be nil (no request log).
+type Deps struct {
+	Auth    Authenticator
+	Policy  Decider
+	Limiter ratelimit.Limiter
+	Log     RecordSink
+	Logger  *slog.Logger
+	// Metrics is where the gateway's collectors live; nil makes a new set.
+	Metrics *Metrics
+}
+
+// Gateway is the request path. Build it with New, serve Handler on the
+// public TLS listener and AdminHandler on the admin listener, Close it last.
+type Gateway struct {
+	cfg     Config
+	auth    Authenticator
+	policy  Decider
+	limiter ratelimit.Limiter
+	preAuth *ratelimit.IPLimiter
+	proxy   http.Handler
+	reqLog  *requestLog
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// New validates cfg and wires the request path.
+func New(cfg Config, d Deps) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Auth == nil || d.Policy == nil || d.Limiter == nil {
+		return nil, errors.New("gateway: auth, policy and limiter are required")
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{
+		cfg:     cfg,
+		auth:    d.Auth,
+		policy:  d.Policy,
+		limiter: d.Limiter,
+		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
+		metrics: d.Metrics,
+		log:     d.Logger,
+	}
+	g.reqLog = newRequestLog(d.Log, cfg, g.metrics, d.Logger)
+	proxy, err := newProxy(cfg, g.metrics, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	g.proxy = proxy
+	return g, nil
+}
+
+// Metrics returns the gateway's Prometheus collectors, for wiring code that
+// reports on parts outside the request path (the limiter's fallback, say).
+func (g *Gateway) Metrics() *Metrics { return g.metrics }
+
+// Close stops the request-log worker after it has handed over what it holds.
+func (g *Gateway) Close() error {
+	g.reqLog.close()
+	return nil
+}
+
+// Handler is the public API: DESIGN.md's routes behind the whole chain.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", ok)
+	mux.Handle("GET /recommend/{userid}", g.protect("recommend", http.HandlerFunc(g.recommend)))
+	mux.HandleFunc("/recommend/{userid}", methodNotAllowed)
+	mux.HandleFunc("/", notFound)
+	return g.guard(mux)
+}
+
+// AdminHandler serves the admin listener: metrics for Prometheus and the
+// admin API, which requires a token the policy lets through.
+func (g *Gateway) AdminHandler(status func() policy.Status) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", ok)
+	mux.Handle("GET /metrics", g.metrics.Handler())
+	if status != nil {
+		mux.Handle("GET /admin/policy", g.protect("admin", jsonHandler(func() any { return status() })))
+	}
+	mux.HandleFunc("/", notFound)
+	return securityHeaders(mux)
+}
+
+// recommend proxies an allowed request and hands the answer to the request log.
+func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
+	rec := newRecorder(w, requestLogCapture)
+	g.proxy.ServeHTTP(rec, r)
+	g.reqLog.add(r.PathValue("userid"), rec, requestStart(r.Context()))
+}
+
+func ok(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", "no such route")
+}
+
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
+}

@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+)
+
+// Headers the gateway sets for the retrieval service; whatever a client
+// sent under these names is dropped first.
+const (
+	headerSubject = "X-Reelguard-Subject"
+	headerRole    = "X-Reelguard-Role"
+)
+
+// newProxy builds the reverse proxy to the retrieval service. Every failure
+// (refused connection, timeout, a 5xx) becomes a 503 with a JSON error that
+// names no internal address.
+func newProxy(cfg Config, m *Metrics, log *slog.Logger) (http.Handler, error) {
+	up, err := url.Parse(cfg.Upstream)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	transport := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: cfg.UpstreamTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.SetXForwarded()
+			h := pr.Out.Header
+			h.Del("Authorization")
+			h.Del(headerSubject)
+			h.Del(headerRole)
+			if p, ok := principalFrom(pr.In.Context()); ok {
+				h.Set(headerSubject, p.Subject)
+				h.Set(headerRole, p.Role)
+			}
+		},
+		Transport: transport,
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode >= 500 {
+				return fmt.Errorf("upstream answered %d", resp.StatusCode)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			m.upstreamErrors.Inc()
+			log.Warn("upstream failed", "err", err, "path", r.URL.Path)
+			writeError(w, http.StatusServiceUnavailable, "upstream_unavailable", "recommendation service unavailable")
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.UpstreamTimeout)
+		defer cancel()
+		rp.ServeHTTP(w, r.WithContext(ctx))
+	}), nil
+}

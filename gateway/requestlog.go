@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reelguard/reelguard/events"
+)
+
+// requestLogCapture is how much of a recommendation response the request log
+// keeps: 20 ids fit with room to spare, in either format.
+const requestLogCapture = 8 << 10
+
+// answered is one recommendation request as the request log sees it.
+type answered struct {
+	user        string
+	status      int
+	contentType string
+	body        []byte
+	start       time.Time
+	latency     time.Duration
+}
+
+// requestLog turns answered requests into course-format lines on Kafka. The
+// request goroutine only enqueues; formatting and producing happen in one
+// worker, so a slow or absent broker never slows a request.
+type requestLog struct {
+	sink    RecordSink
+	topic   string
+	server  string
+	queue   chan answered
+	metrics *Metrics
+	log     *slog.Logger
+	done    sync.WaitGroup
+	once    sync.Once
+}
+
+func newRequestLog(sink RecordSink, cfg Config, m *Metrics, log *slog.Logger) *requestLog {
+	l := &requestLog{sink: sink, topic: cfg.RequestLogTopic, server: cfg.ServerName,
+		queue: make(chan answered, cfg.RequestLogBuffer), metrics: m, log: log}
+	if sink != nil {
+		l.done.Add(1)
+		go l.run()
+	}
+	return l
+}
+
+func (l *requestLog) add(user string, rec *recorder, start time.Time) {
+	if l.sink == nil {
+		return
+	}
+	a := answered{user: user, status: rec.status, contentType: rec.Header().Get("Content-Type"),
+		body: rec.body, start: start, latency: time.Since(start)}
+	select {
+	case l.queue <- a:
+	default:
+		l.metrics.requestLog.WithLabelValues("dropped").Inc()
+	}
+}
+
+func (l *requestLog) run() {
+	defer l.done.Done()
+	for a := range l.queue {
+		line := l.format(a)
+		if l.sink.Send(l.topic, []byte(a.user), []byte(line)) {
+			l.metrics.requestLog.WithLabelValues("queued").Inc()
+		} else {
+			l.metrics.requestLog.WithLabelValues("dropped").Inc()
+		}
+	}
+}
+
+func (l *requestLog) close() {
+	l.once.Do(func() {
+		close(l.queue)
+		l.done.Wait()
+	})
+}
+
+func (l *requestLog) format(a answered) string {
+	return events.Event{
+		Time:    a.start.UTC(),
+		User:    a.user,
+		Kind:    events.Kind("recommendation"),
+		Server:  l.server,
+		Status:  a.status,
+		Result:  resultIDs(a.contentType, a.body),
+		Latency: a.latency,
+	}.Line()
+}
+
+// resultIDs reads the movie ids back out of a recommendation response.
+func resultIDs(contentType string, body []byte) []string {
+	if strings.HasPrefix(contentType, "application/json") {
+		var doc struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		if json.Unmarshal(body, &doc) != nil {
+			return nil
+		}
+		ids := make([]string, 0, len(doc.Items))
+		for _, it := range doc.Items {
+			ids = append(ids, it.ID)
+		}
+		return ids
+	}
+	if !strings.HasPrefix(contentType, "text/plain") {
+		return nil
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	return strings.Split(string(body), ",")
+}
