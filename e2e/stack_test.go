@@ -32,6 +32,7 @@ const (
 type e2eStack struct {
 	data        string
 	gateways    []string // public base URLs
+	admins      []string // admin base URLs
 	recommender *proc
 	client      *http.Client
 	env         []string
@@ -59,12 +60,13 @@ func newStack(t *testing.T) *e2eStack {
 	}
 	s := &e2eStack{data: data, recommender: rec, client: tlsClient(t, data, 10*time.Second), env: env}
 	for i := range 2 {
-		listen := addr(t)
-		gw := start(t, append(env, "REELGUARD_LISTEN="+listen, "REELGUARD_ADMIN_LISTEN="+addr(t),
+		listen, admin := addr(t), addr(t)
+		gw := start(t, append(env, "REELGUARD_LISTEN="+listen, "REELGUARD_ADMIN_LISTEN="+admin,
 			"REELGUARD_UPSTREAM=http://"+recAddr, fmt.Sprintf("REELGUARD_INSTANCE=e2e-gw-%d", i)),
 			"gateway", "serve", "--config", conf)
 		waitOK(t, s.client, "https://"+listen+"/healthz", gw)
 		s.gateways = append(s.gateways, "https://"+listen)
+		s.admins = append(s.admins, "http://"+admin)
 	}
 	return s
 }
@@ -196,6 +198,9 @@ func TestStack(t *testing.T) {
 			}
 		}
 		checkWithKcat(t, user, n)
+		if sent := metric(t, s.admins[0], "reelguard_events_sent_total"); sent < 1 {
+			t.Errorf("reelguard_events_sent_total = %v after acknowledged records", sent)
+		}
 	})
 
 	t.Run("recommender down answers 503 with a JSON error", func(t *testing.T) {
@@ -270,4 +275,25 @@ func checkWithKcat(t *testing.T, user string, want int) {
 	if n != want {
 		t.Errorf("kcat read %d records for user %s, want %d", n, user, want)
 	}
+}
+
+// metric reads one unlabelled sample from a gateway's /metrics.
+func metric(t *testing.T, admin, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		var v float64
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v
+			}
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
 }

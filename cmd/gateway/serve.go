@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reelguard/reelguard/auth"
@@ -94,6 +95,10 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		return nil, err
 	}
 	metrics := gateway.NewMetrics()
+	if err := metrics.Register(producerCollectors(s.producer)...); err != nil {
+		s.close()
+		return nil, err
+	}
 	limiter, err := s.newLimiter(c, metrics, log)
 	if err != nil {
 		s.close()
@@ -127,6 +132,22 @@ func newProducer(c config, keysDir string, log *slog.Logger) (*events.Producer, 
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	return p, nil
+}
+
+// producerCollectors report the request log's delivery as it happens.
+func producerCollectors(p *events.Producer) []prometheus.Collector {
+	counter := func(name, help string, get func(events.ProducerStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(get(p.Stats())) })
+	}
+	return []prometheus.Collector{
+		counter("reelguard_events_sent_total", "Records the broker acknowledged.",
+			func(s events.ProducerStats) uint64 { return s.Sent }),
+		counter("reelguard_events_failed_total", "Records the broker did not take before the delivery timeout.",
+			func(s events.ProducerStats) uint64 { return s.Failed }),
+		counter("reelguard_events_dropped_total", "Records dropped because the producer's queue was full.",
+			func(s events.ProducerStats) uint64 { return s.Dropped }),
+	}
 }
 
 // newLimiter shares limits through Redis when a URL is configured, falling
