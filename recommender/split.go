@@ -4,7 +4,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"slices"
 )
 
 // SplitPerUser holds out about testFraction of each user's distinct items for
@@ -58,7 +57,7 @@ func heldOutItems(user string, items []string, testFraction float64, seed int64)
 	nTest = max(1, min(nTest, n-1))
 	rng := rand.New(rand.NewPCG(uint64(seed), userStream(user)))
 	rng.Shuffle(n, func(i, j int) { items[i], items[j] = items[j], items[i] })
-	return slices.Clone(items[:nTest])
+	return items[:nTest]
 }
 
 // userStream derives a user's generator stream from the user id alone, so a
