@@ -56,6 +56,15 @@ func (s *memSink) all() []record {
 
 func newStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter) *stack {
 	t.Helper()
+	sink := &memSink{}
+	s := newStackWithSink(t, cfg, limiter, sink)
+	s.sink = sink
+	return s
+}
+
+// newStackWithSink is newStack with the request log going to sink.
+func newStackWithSink(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter, sink gateway.RecordSink) *stack {
+	t.Helper()
 	dir := t.TempDir()
 	keys, ca, pol := filepath.Join(dir, "keys"), filepath.Join(dir, "ca"), filepath.Join(dir, "policy")
 	must(t, ensure(auth.EnsureKeys, keys), ensure(certs.EnsureCA, ca), ensure(policy.Seed, pol))
@@ -71,7 +80,6 @@ func newStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter) *stac
 	if limiter == nil {
 		limiter = ratelimit.NewLocal()
 	}
-	sink := &memSink{}
 	gw, err := gateway.New(cfg, gateway.Deps{Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}),
 		Policy: engine, Limiter: limiter, Log: sink})
 	must(t, err)
@@ -88,7 +96,7 @@ func newStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter) *stac
 	client := &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	return &stack{url: "https://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(),
-		client: client, signer: signer, sink: sink, gw: gw}
+		client: client, signer: signer, gw: gw}
 }
 
 // fakeRecommender answers like recommender/serve: 20 ids for any user.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reelguard/reelguard/events"
 	"github.com/reelguard/reelguard/gateway"
+	"github.com/reelguard/reelguard/gateway/ratelimit"
 )
 
 func TestOwnRecommendations(t *testing.T) {
@@ -233,5 +234,34 @@ func TestAdminListener(t *testing.T) {
 		if _, ok := st[k]; !ok {
 			t.Errorf("/admin/policy lacks %q: %s", k, body)
 		}
+	}
+}
+
+func TestAbsentBrokerNeverFailsARequest(t *testing.T) {
+	dead := listen(t)
+	brokerAddr := dead.Addr().String()
+	dead.Close()
+	keys := t.TempDir()
+	_, err := events.EnsureKeys(keys)
+	must(t, err)
+	signer, err := events.LoadSigner(keys)
+	must(t, err)
+	producer, err := events.NewProducer(events.ProducerConfig{Brokers: []string{brokerAddr}, Signer: signer, Buffer: 4})
+	must(t, err)
+	t.Cleanup(func() { _ = producer.Close() })
+
+	// A request log of two slots in front of a producer that can never
+	// deliver: every request must still be answered.
+	unlimited := ratelimitRate(1e9, 1e9)
+	s := newStackWithSink(t, gateway.Config{RequestLogBuffer: 2, Tiers: map[string]ratelimit.Rate{"service": unlimited}},
+		nil, producer)
+	tok := s.token(t, "svc", "service")
+	for i := range 50 {
+		if code, _, body := s.get(t, s.url+"/recommend/42", tok); code != http.StatusOK {
+			t.Fatalf("request %d with the broker down: %d %s", i, code, body)
+		}
+	}
+	if st := producer.Stats(); st.Sent != 0 {
+		t.Errorf("producer stats %+v: a record reached a broker that is not there", st)
 	}
 }

@@ -60,6 +60,9 @@ func Evaluate(in []Interaction, algos map[string]TrainFunc, order []string, cfg 
 	if len(order) == 0 {
 		order = sortedNames(algos)
 	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%w: no algorithms", ErrBadEvalConfig)
+	}
 	for _, name := range order {
 		if algos[name] == nil {
 			return nil, fmt.Errorf("%w: unknown algorithm %q", ErrBadEvalConfig, name)
