@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,8 +24,9 @@ var (
 	ErrBadArtifact = errors.New("bad model artifact")
 )
 
-// artifact is model.json. Kind-specific data (factors for a later ALS kind)
-// gets its own fields; the popular list and seen sets are common to all kinds.
+// artifact is model.json. Kind-specific data gets its own fields (ALS: the
+// row ids and the factors file's checksum); the popular list and seen sets
+// are common to all kinds.
 type artifact struct {
 	Format    int                 `json:"format"`
 	Kind      Kind                `json:"kind"`
@@ -34,6 +36,7 @@ type artifact struct {
 	Params    map[string]string   `json:"params,omitempty"`
 	Items     []Scored            `json:"items"`
 	Seen      map[string][]string `json:"seen"`
+	ALS       *alsArtifact        `json:"als,omitempty"`
 }
 
 type artifactCounts struct {
@@ -43,16 +46,40 @@ type artifactCounts struct {
 }
 
 // Save writes dir/model.json atomically: a reader sees the old file or the new
-// one, never half of either. dir is created when missing.
+// one, never half of either. dir is created when missing. A KindALS model's
+// factors go to dir/factors.bin first; model.json, written last, commits the
+// save and carries the factors' checksum, so a reader racing a save fails
+// with ErrBadArtifact (and can retry) instead of mixing two models.
 func Save(dir string, m *Model) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
-	data, err := json.Marshal(toArtifact(m))
+	a := toArtifact(m)
+	factorsPath := filepath.Join(dir, FactorsFile)
+	if m.als != nil {
+		var sum string
+		err := writeAtomic(factorsPath, func(w io.Writer) (err error) {
+			sum, err = writeFactors(w, m.als)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		a.ALS = &alsArtifact{Factors: m.als.factors, FactorsSHA256: sum, Users: m.als.users, Items: m.als.items}
+	}
+	data, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("save model: encode: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, ArtifactFile), data)
+	if err := writeFileAtomic(filepath.Join(dir, ArtifactFile), data); err != nil {
+		return err
+	}
+	if m.als == nil { // a stale factors file from an earlier ALS save
+		if err := os.Remove(factorsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("save model: %w", err)
+		}
+	}
+	return nil
 }
 
 func toArtifact(m *Model) artifact {
@@ -72,7 +99,15 @@ func toArtifact(m *Model) artifact {
 	}
 }
 
-func writeFileAtomic(path string, data []byte) (err error) {
+func writeFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic writes path through a synced temporary file renamed into place.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("save model: %w", err)
@@ -83,7 +118,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	if err = write(tmp); err != nil {
 		return fmt.Errorf("save model: write: %w", err)
 	}
 	if err = tmp.Chmod(0o644); err != nil {
@@ -116,6 +151,11 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
+	if a.Kind == KindALS {
+		if m.als, err = loadALS(dir, a); err != nil {
+			return nil, fmt.Errorf("load model %s: %w", dir, err)
+		}
+	}
 	return m, nil
 }
 
@@ -123,7 +163,7 @@ func fromArtifact(a artifact) (*Model, error) {
 	if a.Format != artifactFormat {
 		return nil, fmt.Errorf("%w: format %d, want %d", ErrBadArtifact, a.Format, artifactFormat)
 	}
-	if a.Kind != KindPopularity {
+	if a.Kind != KindPopularity && a.Kind != KindALS {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownKind, a.Kind)
 	}
 	if a.Version == "" {

@@ -58,7 +58,8 @@ func TestLoadRejects(t *testing.T) {
 		want       error
 	}{
 		{"not json", "{", recommender.ErrBadArtifact},
-		{"unknown kind", `{"format":1,"kind":"als","version":"v"}`, recommender.ErrUnknownKind},
+		{"unknown kind", `{"format":1,"kind":"nonesuch","version":"v"}`, recommender.ErrUnknownKind},
+		{"als without factors", `{"format":1,"kind":"als","version":"v"}`, recommender.ErrBadArtifact},
 		{"future format", `{"format":2,"kind":"popularity","version":"v"}`, recommender.ErrBadArtifact},
 		{"no version", `{"format":1,"kind":"popularity"}`, recommender.ErrBadArtifact},
 		{"duplicate item", `{"format":1,"kind":"popularity","version":"v","items":[{"id":"a","score":1},{"id":"a","score":1}]}`, recommender.ErrBadArtifact},

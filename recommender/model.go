@@ -41,6 +41,7 @@ type Model struct {
 	meta    Meta
 	popular []Scored                       // best first, ties by item id
 	seen    map[string]map[string]struct{} // user -> items they interacted with
+	als     *alsFactors                    // KindALS only
 }
 
 // Version returns the version string chosen when the model was trained.
@@ -61,6 +62,11 @@ func (m *Model) Knows(user string) bool {
 func (m *Model) Recommend(user string, k int, excludeSeen bool) []Scored {
 	if k <= 0 || len(m.popular) == 0 {
 		return nil
+	}
+	if m.als != nil {
+		if row, ok := m.als.userRow[user]; ok {
+			return m.als.recommend(row, k, excludeSeen)
+		}
 	}
 	seen := m.seen[user]
 	if !excludeSeen || len(seen) == 0 {

@@ -28,7 +28,6 @@ func splitData(users int) []recommender.Interaction {
 	return in
 }
 
-
 // distinctPairs groups interactions into each user's set of distinct items.
 func distinctPairs(in []recommender.Interaction) map[string]map[string]bool {
 	out := make(map[string]map[string]bool)
@@ -153,4 +152,3 @@ func FuzzSplitPerUser(f *testing.F) {
 		}
 	})
 }
-

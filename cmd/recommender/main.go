@@ -1,5 +1,5 @@
 // Command recommender trains, queries and serves Reelguard's movie
-// recommendation models. Subcommands: gen, train, recommend, serve.
+// recommendation models. Subcommands: gen, train, eval, recommend, serve.
 package main
 
 import (
@@ -28,6 +28,7 @@ commands:
   gen        write synthetic course log lines
   train      train a model from MovieLens ratings or course log lines
   recommend  print recommendations for user ids read from stdin
+  eval       compare algorithms on a per-user held-out split (MAP, nDCG, P, R, coverage)
   serve      serve GET /recommend/{userid}
 
 Run "recommender <command> -h" for a command's flags.
@@ -46,6 +47,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runGen(args[1:], stdout, stderr)
 	case "train":
 		err = runTrain(args[1:], stdout, stderr)
+	case "eval":
+		err = runEval(args[1:], stdout, stderr)
 	case "recommend":
 		err = runRecommend(args[1:], stdin, stdout, stderr)
 	case "serve":

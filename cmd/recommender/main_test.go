@@ -41,7 +41,7 @@ func TestGenTrainRecommend(t *testing.T) {
 	dir := t.TempDir()
 	logFile, modelDir := filepath.Join(dir, "synthetic", "movielog.log"), filepath.Join(dir, "model")
 	mustRun(t, "", "gen", "--out", logFile, "--users", "60", "--movies", "40", "--events", "3000", "--seed", "5")
-	out := mustRun(t, "", "train", "--data", logFile, "--format", "movielog", "--out", modelDir, "--version", "pop-test")
+	out := mustRun(t, "", "train", "--algo", "popularity", "--data", logFile, "--format", "movielog", "--out", modelDir, "--version", "pop-test")
 	if !strings.HasPrefix(out, "trained pop-test (popularity): 60 users, ") || strings.Count(out, "\n") != 1 {
 		t.Errorf("train summary %q", out)
 	}
@@ -110,7 +110,7 @@ func TestTrainMovieLens(t *testing.T) {
 	if err := os.WriteFile(data, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustRun(t, "", "train", "--data", data, "--format", "movielens", "--out", filepath.Join(dir, "m"))
+	mustRun(t, "", "train", "--algo", "popularity", "--data", data, "--format", "movielens", "--out", filepath.Join(dir, "m"))
 	out := mustRun(t, "1\n2\n", "recommend", "--model", filepath.Join(dir, "m"), "--k", "2")
 	if out != "1\t10,20\n2\t10,20\n" {
 		t.Fatalf("recommend = %q", out)

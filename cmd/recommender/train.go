@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,8 +26,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "input file (required)")
 	format := fs.String("format", "movielog", "input format: movielens (u.data, ratings.dat, ratings.csv) or movielog (course log lines)")
 	out := fs.String("out", "", "model directory to write (required)")
-	version := fs.String("version", "", `model version (default "pop-<unix time>")`)
-	halfLife := fs.Duration("half-life", 0, "decay a user's vote by age with this half-life (0: no decay)")
+	algo := fs.String("algo", "als", "algorithm: als (implicit ALS, popular list for unknown users) or popularity")
+	version := fs.String("version", "", `model version (default "<algo>-<unix time>", e.g. "als-1700000000")`)
+	halfLife := fs.Duration("half-life", 0, "decay a user's popularity vote by age with this half-life (0: no decay); for als, the cold-start list")
+	defaults := recommender.ALSConfig{}.WithDefaults()
+	var als recommender.ALSConfig
+	fs.IntVar(&als.Factors, "factors", defaults.Factors, "als: latent factors per user and item")
+	fs.IntVar(&als.Iterations, "iterations", defaults.Iterations, "als: alternating iterations")
+	float32Var(fs, &als.Regularization, "regularization", defaults.Regularization, "als: L2 regularization")
+	float32Var(fs, &als.Alpha, "alpha", defaults.Alpha, "als: confidence = 1 + alpha * weight (summed weights of a user-item pair)")
+	fs.IntVar(&als.CGSteps, "cg-steps", defaults.CGSteps, "als: conjugate-gradient steps per vector and iteration")
+	fs.IntVar(&als.Workers, "workers", defaults.Workers, "als: parallel solver goroutines (results do not depend on it)")
+	fs.Int64Var(&als.Seed, "seed", 1, "als: seed for the initial factors")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -38,14 +49,30 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if *format != "movielens" && *format != "movielog" {
 		return fmt.Errorf("%w: train: --format must be movielens or movielog, not %q", errUsage, *format)
 	}
+	if *algo != "als" && *algo != "popularity" {
+		return fmt.Errorf("%w: train: --algo must be als or popularity, not %q", errUsage, *algo)
+	}
+	if err := positive(als); err != nil {
+		return err
+	}
 	if *version == "" {
-		*version = "pop-" + strconv.FormatInt(time.Now().Unix(), 10)
+		prefix := map[string]string{"als": "als-", "popularity": "pop-"}[*algo]
+		*version = prefix + strconv.FormatInt(time.Now().Unix(), 10)
 	}
 	in, err := readInteractions(*data, *format, stderr)
 	if err != nil {
 		return err
 	}
-	m := recommender.TrainPopularityWith(in, *version, recommender.PopularityConfig{HalfLife: *halfLife})
+	pop := recommender.PopularityConfig{HalfLife: *halfLife}
+	var m *recommender.Model
+	if *algo == "popularity" {
+		m = recommender.TrainPopularityWith(in, *version, pop)
+	} else {
+		als.Popularity = pop
+		if m, err = recommender.TrainALS(in, *version, als); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+	}
 	if err := recommender.Save(*out, m); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -53,6 +80,39 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "trained %s (%s): %d users, %d items, %d interactions -> %s\n",
 		meta.Version, meta.Kind, meta.Users, meta.Items, meta.Interactions, *out)
 	return nil
+}
+
+// positive refuses zero or negative ALS flags: in the config a zero means
+// "default", which would silently ignore --factors 0.
+func positive(c recommender.ALSConfig) error {
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"factors", c.Factors > 0}, {"iterations", c.Iterations > 0}, {"regularization", c.Regularization > 0},
+		{"alpha", c.Alpha > 0}, {"cg-steps", c.CGSteps > 0}, {"workers", c.Workers > 0},
+	} {
+		if !f.ok {
+			return fmt.Errorf("%w: train: --%s must be positive", errUsage, f.name)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("%w: train: %w", errUsage, err)
+	}
+	return nil
+}
+
+// float32Var defines a float32 flag.
+func float32Var(fs *flag.FlagSet, p *float32, name string, value float32, usage string) {
+	*p = value
+	fs.Func(name, fmt.Sprintf("%s (default %v)", usage, value), func(s string) error {
+		v, err := strconv.ParseFloat(s, 32)
+		if err != nil {
+			return err
+		}
+		*p = float32(v)
+		return nil
+	})
 }
 
 func readInteractions(path, format string, stderr io.Writer) ([]recommender.Interaction, error) {

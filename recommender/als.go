@@ -1,0 +1,290 @@
+package recommender
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
+)
+
+// KindALS scores items by the dot product of learned user and item factors
+// (implicit ALS); users it has never seen get the popular list.
+const KindALS Kind = "als"
+
+// ALSConfig tunes TrainALS. Zero fields take the defaults named in their
+// comments (see WithDefaults); negative values are refused by Validate.
+type ALSConfig struct {
+	// Factors is the length of each user and item vector; default 64.
+	Factors int
+	// Iterations counts alternations (all users, then all items); default 15.
+	Iterations int
+	// Regularization is the L2 penalty λ on every vector; default 0.05.
+	Regularization float32
+	// Alpha turns a weight into confidence: c = 1 + Alpha*w, where w sums a
+	// user's interaction weights with one item (a rating, or one per watch
+	// line, so minutes watched in the course logs). Default 40, the value Hu,
+	// Koren and Volinsky found best for watch counts; with large raw weights
+	// (hundreds of minutes) lower it, or c dwarfs the unobserved pairs.
+	Alpha float32
+	// CGSteps is conjugate-gradient steps per vector and half-iteration,
+	// warm-started from the previous vector as in the implicit library;
+	// default 3.
+	CGSteps int
+	// Workers solve vectors in parallel; default runtime.GOMAXPROCS(0). Each
+	// vector is solved independently and the Gram matrix is summed in a fixed
+	// order, so results do not depend on Workers.
+	Workers int
+	// Seed draws the initial factors; any value, 0 included, is a seed.
+	Seed int64
+	// Popularity tunes the cold-start list (and sets TrainedAt).
+	Popularity PopularityConfig
+}
+
+// ALS defaults.
+const (
+	DefaultALSFactors        = 64
+	DefaultALSIterations     = 15
+	DefaultALSRegularization = 0.05
+	DefaultALSAlpha          = 40
+	DefaultALSCGSteps        = 3
+)
+
+// ErrInvalidConfig marks training parameters that cannot work.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// ErrBadInteraction marks training input that cannot be used (for example a
+// negative or non-finite weight).
+var ErrBadInteraction = errors.New("bad interaction")
+
+// DefaultALSConfig returns the defaults, with Workers from GOMAXPROCS.
+func DefaultALSConfig() ALSConfig { return ALSConfig{}.WithDefaults() }
+
+// WithDefaults returns c with every zero field set to its default.
+func (c ALSConfig) WithDefaults() ALSConfig {
+	if c.Factors == 0 {
+		c.Factors = DefaultALSFactors
+	}
+	if c.Iterations == 0 {
+		c.Iterations = DefaultALSIterations
+	}
+	if c.Regularization == 0 {
+		c.Regularization = DefaultALSRegularization
+	}
+	if c.Alpha == 0 {
+		c.Alpha = DefaultALSAlpha
+	}
+	if c.CGSteps == 0 {
+		c.CGSteps = DefaultALSCGSteps
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	return c
+}
+
+// Validate refuses values no default can fix.
+func (c ALSConfig) Validate() error {
+	finite := func(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+	switch {
+	case c.Factors < 0 || c.Factors > maxFactors:
+		return fmt.Errorf("%w: als factors %d, want 1..%d", ErrInvalidConfig, c.Factors, maxFactors)
+	case c.Iterations < 0:
+		return fmt.Errorf("%w: als iterations %d is negative", ErrInvalidConfig, c.Iterations)
+	case c.Regularization < 0 || !finite(c.Regularization):
+		return fmt.Errorf("%w: als regularization %v, want a positive number", ErrInvalidConfig, c.Regularization)
+	case c.Alpha < 0 || !finite(c.Alpha):
+		return fmt.Errorf("%w: als alpha %v, want a positive number", ErrInvalidConfig, c.Alpha)
+	case c.CGSteps < 0:
+		return fmt.Errorf("%w: als cg steps %d is negative", ErrInvalidConfig, c.CGSteps)
+	case c.Workers < 0:
+		return fmt.Errorf("%w: als workers %d is negative", ErrInvalidConfig, c.Workers)
+	}
+	return nil
+}
+
+// maxFactors bounds the vector length: beyond it the f×f solves dominate and
+// a typo (6400 for 64) would exhaust memory.
+const maxFactors = 1024
+
+// TrainALS fits implicit-feedback ALS (Hu, Koren and Volinsky 2008): every
+// (user, item) pair has preference 1 if the user touched the item and 0
+// otherwise, weighted by confidence 1 + Alpha*w for touched pairs and 1 for
+// the rest. Each half-iteration solves every user's (then every item's) least
+// squares problem with a few warm-started conjugate-gradient steps, using the
+// Gram matrix of the other side computed once (Takács et al. 2011; the
+// implicit library's solver). Users and items are indexed densely in id order.
+// The same input, config and Seed give the same model whatever Workers is.
+func TrainALS(in []Interaction, version string, cfg ALSConfig) (*Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("train als: %w", err)
+	}
+	data, err := newALSData(in, cfg.Alpha)
+	if err != nil {
+		return nil, fmt.Errorf("train als: %w", err)
+	}
+	f := cfg.Factors
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xa15_5eed))
+	users, items := randomFactors(rng, len(data.users), f), randomFactors(rng, len(data.items), f)
+	s := newALSSolver(f, cfg)
+	for range cfg.Iterations {
+		s.solve(users, items, data.byUser)
+		s.solve(items, users, data.byItem)
+	}
+	if !allFinite(users) || !allFinite(items) {
+		return nil, fmt.Errorf("train als: factors diverged to NaN or infinity; lower alpha or raise regularization")
+	}
+	m := TrainPopularityWith(in, version, cfg.Popularity)
+	m.meta.Kind = KindALS
+	m.meta.Params = alsParams(cfg, m.meta.Params)
+	m.als = &alsFactors{
+		factors:  f,
+		users:    data.users,
+		userRow:  indexOf(data.users),
+		items:    data.items,
+		userVecs: users,
+		itemVecs: items,
+		seenPtr:  data.byUser.ptr,
+		seenIdx:  data.byUser.idx,
+	}
+	return m, nil
+}
+
+func alsParams(cfg ALSConfig, popularity map[string]string) map[string]string {
+	p := map[string]string{
+		"factors":        strconv.Itoa(cfg.Factors),
+		"iterations":     strconv.Itoa(cfg.Iterations),
+		"regularization": strconv.FormatFloat(float64(cfg.Regularization), 'g', -1, 32),
+		"alpha":          strconv.FormatFloat(float64(cfg.Alpha), 'g', -1, 32),
+		"cg_steps":       strconv.Itoa(cfg.CGSteps),
+		"seed":           strconv.FormatInt(cfg.Seed, 10),
+	}
+	for k, v := range popularity {
+		p["popularity_"+k] = v
+	}
+	return p
+}
+
+// randomFactors draws rows×f values in [0, 0.01), as implicit does: small
+// enough that the first solves are dominated by the data.
+func randomFactors(rng *rand.Rand, rows, f int) []float32 {
+	out := make([]float32, rows*f)
+	for i := range out {
+		out[i] = rng.Float32() * 0.01
+	}
+	return out
+}
+
+func allFinite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func indexOf(ids []string) map[string]int32 {
+	m := make(map[string]int32, len(ids))
+	for i, id := range ids {
+		m[id] = int32(i)
+	}
+	return m
+}
+
+// csr is a sparse matrix in compressed rows: row r's columns are
+// idx[ptr[r]:ptr[r+1]], ascending, with values val (confidence minus one).
+type csr struct {
+	ptr []int64
+	idx []int32
+	val []float32
+}
+
+func (m csr) rows() int { return len(m.ptr) - 1 }
+
+// alsData is the interaction matrix by user and by item.
+type alsData struct {
+	users, items   []string // dense index -> id, ascending
+	byUser, byItem csr
+}
+
+func newALSData(in []Interaction, alpha float32) (*alsData, error) {
+	users, items, err := denseIDs(in)
+	if err != nil {
+		return nil, err
+	}
+	userRow, itemCol := indexOf(users), indexOf(items)
+	// Bucket by user, then sort each row by item and merge repeats.
+	ptr := make([]int64, len(users)+1)
+	for _, x := range in {
+		ptr[userRow[x.User]+1]++
+	}
+	for r := range users {
+		ptr[r+1] += ptr[r]
+	}
+	type entry struct {
+		col int32
+		w   float64
+	}
+	entries, fill := make([]entry, len(in)), slices.Clone(ptr[:len(users)])
+	for _, x := range in {
+		r := userRow[x.User]
+		entries[fill[r]] = entry{itemCol[x.Item], x.Weight}
+		fill[r]++
+	}
+	byUser := csr{ptr: make([]int64, len(users)+1)}
+	for r := range users {
+		row := entries[ptr[r]:ptr[r+1]]
+		slices.SortStableFunc(row, func(a, b entry) int { return int(a.col) - int(b.col) })
+		for j, e := range row {
+			if j > 0 && e.col == row[j-1].col {
+				byUser.val[len(byUser.val)-1] += alpha * float32(e.w)
+				continue
+			}
+			byUser.idx = append(byUser.idx, e.col)
+			byUser.val = append(byUser.val, alpha*float32(e.w))
+		}
+		byUser.ptr[r+1] = int64(len(byUser.idx))
+	}
+	return &alsData{users: users, items: items, byUser: byUser, byItem: transpose(byUser, len(items))}, nil
+}
+
+// denseIDs returns the distinct users and items in id order, checking weights.
+func denseIDs(in []Interaction) (users, items []string, err error) {
+	us, is := make(map[string]struct{}), make(map[string]struct{})
+	for i, x := range in {
+		if math.IsNaN(x.Weight) || math.IsInf(x.Weight, 0) || x.Weight < 0 {
+			return nil, nil, fmt.Errorf("%w: interaction %d (user %q, item %q) has weight %v, want a finite number >= 0",
+				ErrBadInteraction, i+1, clip(x.User), clip(x.Item), x.Weight)
+		}
+		us[x.User] = struct{}{}
+		is[x.Item] = struct{}{}
+	}
+	if len(us) > math.MaxInt32 || len(is) > math.MaxInt32 {
+		return nil, nil, fmt.Errorf("%w: more than %d users or items", ErrBadInteraction, math.MaxInt32)
+	}
+	return sortedKeys(us), sortedKeys(is), nil
+}
+
+// transpose returns m by columns; rows come out ascending within each column.
+func transpose(m csr, cols int) csr {
+	t := csr{ptr: make([]int64, cols+1), idx: make([]int32, len(m.idx)), val: make([]float32, len(m.val))}
+	for _, c := range m.idx {
+		t.ptr[c+1]++
+	}
+	for c := range cols {
+		t.ptr[c+1] += t.ptr[c]
+	}
+	fill := slices.Clone(t.ptr[:cols])
+	for r := range m.rows() {
+		for j := m.ptr[r]; j < m.ptr[r+1]; j++ {
+			c := m.idx[j]
+			t.idx[fill[c]], t.val[fill[c]] = int32(r), m.val[j]
+			fill[c]++
+		}
+	}
+	return t
+}
