@@ -1,22 +1,31 @@
 package auth
 
 import (
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"unicode/utf8"
 )
 
-// algEdDSA is the only JWS algorithm this package verifies today. The
-// allow-list is per key: a key's "alg" is the one algorithm its tokens may use.
-const algEdDSA = "EdDSA"
+// The algorithms a JWKS key may carry. The allow-list is per key: a key's
+// "alg" is the one algorithm its tokens may use. HS256 never comes from a
+// JWKS; it needs VerifierConfig.HS256Secret.
+const (
+	algEdDSA = "EdDSA"
+	algES256 = "ES256"
+	algRS256 = "RS256"
+	algPS256 = "PS256"
+	algHS256 = "HS256"
+)
 
-// maxJWKSSize bounds what LoadJWKS reads.
+// maxJWKSSize bounds what LoadJWKS reads and what a JWKS URL may answer.
 const maxJWKSSize = 1 << 20
+
+// maxKidLen bounds a kid, in the JWKS and in token headers.
+const maxKidLen = 256
 
 // JWKS is a parsed set of verification keys, each bound to one algorithm.
 // It is immutable once built and safe for concurrent use.
@@ -24,12 +33,8 @@ type JWKS struct {
 	keys map[string]verifyKey // by kid
 }
 
-type verifyKey struct {
-	alg string
-	pub ed25519.PublicKey
-}
-
-// jwk is the JSON form of one key (RFC 7517, RFC 8037 for OKP).
+// jwk is the JSON form of one key (RFC 7517, RFC 7518 for EC and RSA, RFC 8037
+// for OKP). Members we do not use (x5c, x5t, ...) are ignored, as RFC 7517 says.
 type jwk struct {
 	Kty    string   `json:"kty"`
 	Crv    string   `json:"crv,omitempty"`
@@ -38,6 +43,9 @@ type jwk struct {
 	Use    string   `json:"use,omitempty"`
 	KeyOps []string `json:"key_ops,omitempty"`
 	X      string   `json:"x,omitempty"`
+	Y      string   `json:"y,omitempty"`
+	N      string   `json:"n,omitempty"`
+	E      string   `json:"e,omitempty"`
 	D      string   `json:"d,omitempty"`
 }
 
@@ -66,12 +74,20 @@ func LoadJWKS(path string) (*JWKS, error) {
 	return ks, nil
 }
 
-// ParseJWKS parses a JWKS document. Keys this package cannot verify with
-// (other key types, "use":"enc", key_ops without "verify") are skipped, as JWKS
-// consumers do; an Ed25519 key must name its algorithm ("alg":"EdDSA") and a kid.
-// A key with private material ("d"), a duplicate kid or no usable key at all is
-// an error.
+// ParseJWKS parses a JWKS document, strictly: one JSON object, no duplicate
+// member names. Keys this package does not verify with are skipped, as JWKS
+// consumers do: "use" other than "sig", key_ops without "verify", symmetric
+// ("oct") keys, and keys whose "alg" is absent or not one of EdDSA, ES256,
+// RS256, PS256 (the algorithm must be named: it is pinned to the key). A key
+// that would be used but is wrong is an error for the whole set: private
+// material ("d"), no or bad kid, a duplicate kid, an alg that does not fit the
+// key type or curve, a point off the curve, an RSA modulus under 2048 bits,
+// an exponent under 65537, a ROCA-weak modulus. A set with no usable key is an
+// error too.
 func ParseJWKS(data []byte) (*JWKS, error) {
+	if _, err := checkStrictJSON(data); err != nil {
+		return nil, fmt.Errorf("parse jwks: %w", err)
+	}
 	var set jwkSet
 	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, fmt.Errorf("parse jwks: %w", err)
@@ -84,7 +100,7 @@ func ParseJWKS(data []byte) (*JWKS, error) {
 		if !usableForVerify(k) {
 			continue
 		}
-		vk, err := parseOKP(k)
+		vk, err := parseJWK(k)
 		if err != nil {
 			return nil, fmt.Errorf("parse jwks: key %d: %w", i+1, err)
 		}
@@ -94,33 +110,67 @@ func ParseJWKS(data []byte) (*JWKS, error) {
 		ks.keys[k.Kid] = vk
 	}
 	if len(ks.keys) == 0 {
-		return nil, errors.New("parse jwks: no usable Ed25519 signing key")
+		return nil, errors.New("parse jwks: no usable signing key")
 	}
 	return ks, nil
 }
 
 func usableForVerify(k jwk) bool {
-	if k.Kty != "OKP" || k.Crv != "Ed25519" {
+	switch {
+	case k.Kty == "oct":
+		return false // symmetric keys never come from a JWKS
+	case k.Use != "" && k.Use != "sig":
+		return false
+	case k.KeyOps != nil && !slices.Contains(k.KeyOps, "verify"):
 		return false
 	}
-	if k.Use != "" && k.Use != "sig" {
-		return false
+	switch k.Alg {
+	case algEdDSA, algES256, algRS256, algPS256:
+		return true
 	}
-	return k.KeyOps == nil || slices.Contains(k.KeyOps, "verify")
+	return false
 }
 
-func parseOKP(k jwk) (verifyKey, error) {
-	if k.Kid == "" {
-		return verifyKey{}, errors.New("missing kid")
+// parseJWK builds the verification key of a usable JWK.
+func parseJWK(k jwk) (verifyKey, error) {
+	if err := checkKid(k.Kid); err != nil {
+		return verifyKey{}, err
 	}
-	if k.Alg != algEdDSA {
-		return verifyKey{}, fmt.Errorf("kid %q: alg %q, want %q", k.Kid, k.Alg, algEdDSA)
+	var (
+		pub any
+		err error
+	)
+	switch k.Alg {
+	case algEdDSA:
+		pub, err = parseOKP(k)
+	case algES256:
+		pub, err = parseP256(k)
+	default: // RS256, PS256
+		pub, err = parseRSA(k)
 	}
-	x, err := base64.RawURLEncoding.Strict().DecodeString(k.X)
-	if err != nil || len(x) != ed25519.PublicKeySize {
-		return verifyKey{}, fmt.Errorf("kid %q: x is not a base64url Ed25519 public key", k.Kid)
+	if err != nil {
+		return verifyKey{}, fmt.Errorf("kid %q: %w", k.Kid, err)
 	}
-	return verifyKey{alg: k.Alg, pub: ed25519.PublicKey(x)}, nil
+	return verifyKey{alg: k.Alg, pub: pub}, nil
+}
+
+// checkKid accepts a kid of 1 to 256 bytes of UTF-8 without control
+// characters. A kid is only ever a map key here, never a path or a query.
+func checkKid(kid string) error {
+	switch {
+	case kid == "":
+		return errors.New("missing kid")
+	case len(kid) > maxKidLen:
+		return fmt.Errorf("kid longer than %d bytes", maxKidLen)
+	case !utf8.ValidString(kid):
+		return errors.New("kid is not UTF-8")
+	}
+	for _, r := range kid {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return errors.New("kid has control characters")
+		}
+	}
+	return nil
 }
 
 // KeyIDs lists the usable kids, sorted.
@@ -133,10 +183,16 @@ func (j *JWKS) KeyIDs() []string {
 	return ids
 }
 
-// publicJWK is the JWKS entry for an Ed25519 public key.
-func publicJWK(kid string, pub ed25519.PublicKey) jwk {
-	return jwk{
-		Kty: "OKP", Crv: "Ed25519", Kid: kid, Alg: algEdDSA, Use: "sig",
-		X: base64.RawURLEncoding.EncodeToString(pub),
+// Algorithm returns the algorithm pinned to kid, and whether kid is in the set.
+func (j *JWKS) Algorithm(kid string) (string, bool) {
+	k, ok := j.keys[kid]
+	return k.alg, ok
+}
+
+func (j *JWKS) lookup(kid string) (verifyKey, bool) {
+	if j == nil {
+		return verifyKey{}, false
 	}
+	k, ok := j.keys[kid]
+	return k, ok
 }

@@ -1,14 +1,19 @@
 package auth
 
 import (
+	"crypto/ed25519"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
-// BenchmarkVerify compares a cache hit (the same token again, as a client
-// reusing its token does) with a full signature check (cache off).
-func BenchmarkVerify(b *testing.B) {
+// Compare BenchmarkVerify/no-cache with BenchmarkBareJWT (the same token and
+// key through golang-jwt alone, no strict JSON, no header policy):
+//
+//	go test -run '^$' -bench 'Verify$|BareJWT' -benchmem -count 5 ./auth/
+func benchToken(b *testing.B) (testKeys, string, *JWKS) {
 	k := newTestKeys(b)
 	tok, err := k.signer.Mint("42", "user", time.Hour)
 	if err != nil {
@@ -18,6 +23,13 @@ func BenchmarkVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return k, tok, ks
+}
+
+// BenchmarkVerify compares a cache hit (the same token again, as a client
+// reusing its token does) with a full verification (cache off).
+func BenchmarkVerify(b *testing.B) {
+	_, tok, ks := benchToken(b)
 	for _, bc := range []struct {
 		name string
 		v    *Verifier
@@ -36,5 +48,22 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkBareJWT is golang-jwt's own verification of the same token: the
+// baseline a cache miss must stay within 10% of.
+func BenchmarkBareJWT(b *testing.B) {
+	k, tok, _ := benchToken(b)
+	pub := k.publicKey()
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer(DefaultIssuer),
+		jwt.WithAudience(DefaultAudience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	keyFunc := func(*jwt.Token) (any, error) { return ed25519.PublicKey(pub), nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		var c claims
+		if _, err := parser.ParseWithClaims(tok, &c, keyFunc); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -191,15 +192,25 @@ func TestVerifierCache(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	keys := k.verifier.keys
-	k.verifier.keys = nil // a cache miss now fails with unknown_key
+	// Swap the key inside the same set: a cache miss now fails the signature.
+	ks := k.verifier.src.Keys()
+	kid := k.signer.KeyID()
+	good := ks.keys[kid]
+	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	ks.keys[kid] = verifyKey{alg: algEdDSA, pub: otherPub}
 	if got, err := k.verifier.Verify(tok); err != nil || got != want {
 		t.Fatalf("second Verify = %+v, %v; want the cached %+v", got, err, want)
 	}
-	if _, err := k.verifier.Verify(signWith(t, k.signer, nil)); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("uncached token: %v, want ErrUnknownKey (the cache must be keyed per token)", err)
+	if _, err := k.verifier.Verify(signWith(t, k.signer, nil)); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("uncached token: %v, want ErrBadSignature (the cache must be keyed per token)", err)
 	}
-	k.verifier.keys = keys
+	ks.keys[kid] = good
+	// A new key set (rotation) voids the entries verified against the old one.
+	k.verifier.src = StaticKeys(&JWKS{keys: map[string]verifyKey{}})
+	if _, err := k.verifier.Verify(tok); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("cached token after its key left the set: %v, want ErrUnknownKey", err)
+	}
+	k.verifier.src = StaticKeys(ks)
 	k.verifier.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if _, err := k.verifier.Verify(tok); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Verify after exp = %v, want ErrExpired: cache entries expire with the token", err)
@@ -223,13 +234,13 @@ func TestTokenCacheBounded(t *testing.T) {
 	now := time.Now()
 	c := newTokenCache(16)
 	for i := range 200 {
-		c.put(cacheKey(strings.Repeat("t", i+1)), Principal{Subject: "s", Expires: now.Add(time.Hour)}, now)
+		c.put(cacheKey(strings.Repeat("t", i+1)), Principal{Subject: "s", Expires: now.Add(time.Hour)}, now, nil)
 		if n := c.len(); n > 16 {
 			t.Fatalf("after %d puts the cache holds %d > 16", i+1, n)
 		}
 	}
 	// The newest entry survives eviction.
-	if _, ok := c.get(cacheKey(strings.Repeat("t", 200)), now); !ok {
+	if _, ok := c.get(cacheKey(strings.Repeat("t", 200)), now, nil); !ok {
 		t.Error("the entry just added was evicted")
 	}
 }
@@ -270,6 +281,11 @@ func FuzzVerify(f *testing.F) {
 			f.Add(tc.token)
 		}
 	}
+	for _, tc := range newAttackFixture(f).attackCases(f) {
+		if len(tc.token) <= maxTokenLen {
+			f.Add(tc.token)
+		}
+	}
 	f.Fuzz(func(t *testing.T, token string) {
 		p, err := k.verifier.Verify(token)
 		if err != nil {
@@ -280,6 +296,36 @@ func FuzzVerify(f *testing.F) {
 		}
 		if token != valid || p.Subject == "" || p.Role == "" {
 			t.Fatalf("accepted %q as %+v", token, p)
+		}
+	})
+}
+
+// FuzzParseHeader: the header parser never panics, fails only with our
+// sentinels, and what it accepts has a sane kid and no key-bearing member.
+func FuzzParseHeader(f *testing.F) {
+	for _, h := range []string{
+		`{"alg":"EdDSA","kid":"k","typ":"JWT"}`, `{"alg":"none"}`, `{"alg":"EdDSA","kid":"k","jku":"https://x"}`,
+		`{"alg":"EdDSA","kid":"k","crit":["b64"]}`, `{"alg":"a","alg":"b","kid":"k"}`, `{"KID":"k"}`, `[]`, `null`,
+		`{"kid":"../../etc/passwd","alg":"EdDSA"}`, `{"kid":"k","typ":"at+jwt","x":{"y":[1,{"z":2}]}}`,
+	} {
+		f.Add([]byte(h))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		h, err := parseHeader(raw)
+		if err != nil {
+			if Reason(err) == "unauthenticated" {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		names, err := checkStrictJSON(raw)
+		if err != nil || checkKid(h.Kid) != nil {
+			t.Fatalf("accepted %q: kid %q, strict %v", raw, h.Kid, err)
+		}
+		for _, n := range append(forbiddenHeaders, "crit") {
+			if slices.Contains(names, n) {
+				t.Fatalf("accepted %q with %s", raw, n)
+			}
 		}
 	})
 }
