@@ -1,7 +1,6 @@
 package recommender
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +23,7 @@ type Interaction struct {
 // a *LineError naming the line.
 var ErrBadLine = errors.New("bad line")
 
-// LineError names the line (counting from 1) where reading stopped.
+// LineError names a bad line (counting from 1) and why it is bad.
 type LineError struct {
 	Line int
 	Err  error
@@ -64,43 +63,59 @@ func detectLayout(line string) (movieLensLayout, error) {
 }
 
 // ReadMovieLens reads a MovieLens ratings file in the u.data, ratings.dat or
-// ratings.csv layout, told apart by content. Blank lines are skipped; the first
-// bad line stops reading with a *LineError wrapping ErrBadLine.
+// ratings.csv layout, told apart by content. It returns every valid line's
+// interaction and, when any line was bad, the first bad line as a *LineError
+// wrapping ErrBadLine: a caller that treats any error as fatal never trains on
+// part of a file unknowingly. ReadMovieLensReport tolerates bad lines.
 func ReadMovieLens(r io.Reader) ([]Interaction, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxLineBytes)
+	in, bad, err := ReadMovieLensReport(r)
+	if err == nil {
+		err = bad.Err()
+	}
+	return in, err
+}
+
+// ReadMovieLensReport reads like ReadMovieLens but skips bad lines, counting
+// and reporting them. Blank lines are skipped; the layout is detected on the
+// first line that has one. It fails only on an I/O error or when lines were
+// present and none was valid (an error wrapping the first *LineError).
+func ReadMovieLensReport(r io.Reader) ([]Interaction, BadLines, error) {
 	var (
 		out    []Interaction
+		bad    BadLines
 		layout movieLensLayout
-		n      int
 		seen   bool // layout detected
 	)
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
+	_, err := ScanLines(r, maxLineBytes, &bad, func(n int, raw string) {
+		line := strings.TrimSpace(raw)
 		if line == "" {
-			continue
+			return
 		}
 		if !seen {
 			l, err := detectLayout(line)
 			if err != nil {
-				return nil, &LineError{Line: n, Err: err}
+				bad.Add(n, err)
+				return
 			}
 			layout, seen = l, true
 			if layout.header && isCSVHeader(line) {
-				continue
+				return
 			}
 		}
 		in, err := parseMovieLensLine(line, layout.sep)
 		if err != nil {
-			return nil, &LineError{Line: n, Err: err}
+			bad.Add(n, err)
+			return
 		}
 		out = append(out, in)
+	})
+	if err != nil {
+		return out, bad, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, &LineError{Line: n + 1, Err: fmt.Errorf("%w: %w", ErrBadLine, err)}
+	if len(out) == 0 && bad.Count > 0 {
+		return nil, bad, noValid(bad)
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 func isCSVHeader(line string) bool {

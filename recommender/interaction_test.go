@@ -133,3 +133,20 @@ func FuzzReadMovieLens(f *testing.F) {
 		}
 	})
 }
+
+func TestReadMovieLensReportSkipsBadLines(t *testing.T) {
+	in := "1\t2\t3\t4\nbroken\n1\t3\t9\t4\n" + strings.Repeat("9", 100<<10) + "\n2\t2\t5\t6\n1\t2\tx\t4\n"
+	got, bad, err := recommender.ReadMovieLensReport(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].User != "2" {
+		t.Fatalf("got %+v, want the 3 good lines", got)
+	}
+	if bad.Count != 3 || bad.First[0].Line != 2 || bad.First[1].Line != 4 || bad.First[2].Line != 6 {
+		t.Fatalf("bad = %v, want lines 2, 4 and 6", bad)
+	}
+	if _, err := recommender.ReadMovieLens(strings.NewReader(in)); !errors.Is(err, recommender.ErrBadLine) {
+		t.Errorf("ReadMovieLens err = %v, want the first bad line", err)
+	}
+}

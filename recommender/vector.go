@@ -58,3 +58,91 @@ func scoreRows(q, rows, out []float32) {
 		out[i] = dot32(q, rows[i*f:(i+1)*f:(i+1)*f])
 	}
 }
+
+// packedDots sets sums[3g+l] = Σ_j lane l of words[g*len(p)+j] × p[j] for
+// each group g of len(p) words: three int8 dot products per 64-bit
+// multiply-add, two groups at a time when the lanes need no unpacking
+// midway (at most laneDims factors). Lanes are 21-bit two's complement fields, so a word is
+// q0 + q1·2^21 + q2·2^42 and the products add lane by lane; a lane's sum
+// stays within ±2^20 for laneDims factors, after which it is unpacked.
+func packedDots(words, p []uint64, sums []int32) {
+	f := len(p)
+	groups := len(sums) / lanesPerWord
+	g := 0
+	if f <= laneDims {
+		for ; g+2 <= groups; g += 2 {
+			a, b := packedDot2(words[g*f:(g+1)*f], words[(g+1)*f:(g+2)*f], p)
+			put3(sums[g*lanesPerWord:], a)
+			put3(sums[(g+1)*lanesPerWord:], b)
+		}
+	}
+	for ; g < groups; g++ {
+		w := words[g*f : (g+1)*f : (g+1)*f]
+		var l0, l1, l2 int64
+		for lo := 0; lo < f; lo += laneDims {
+			hi := min(lo+laneDims, f)
+			a, b, c := unpackLanes(packedDot(w[lo:hi], p[lo:hi]))
+			l0, l1, l2 = l0+a, l1+b, l2+c
+		}
+		s := sums[g*lanesPerWord : g*lanesPerWord+lanesPerWord : g*lanesPerWord+lanesPerWord]
+		s[0], s[1], s[2] = int32(l0), int32(l1), int32(l2)
+	}
+}
+
+// put3 stores the three lane sums of v in s[:3].
+func put3(s []int32, v uint64) {
+	s = s[:3]
+	a, b, c := unpackLanes(v)
+	s[0], s[1], s[2] = int32(a), int32(b), int32(c)
+}
+
+// packedDot2 is packedDot for two groups at once: each p[j] is loaded once
+// for both, and four accumulators keep the multiplier busy.
+func packedDot2(w, v, p []uint64) (uint64, uint64) {
+	w, v = w[:len(p)], v[:len(p)]
+	var a0, a1, b0, b1 uint64
+	i := 0
+	for ; i+2 <= len(p); i += 2 {
+		x, y, z := w[i:i+2:i+2], v[i:i+2:i+2], p[i:i+2:i+2]
+		a0 += x[0] * z[0]
+		b0 += y[0] * z[0]
+		a1 += x[1] * z[1]
+		b1 += y[1] * z[1]
+	}
+	for ; i < len(p); i++ {
+		a0 += w[i] * p[i]
+		b0 += v[i] * p[i]
+	}
+	return a0 + a1, b0 + b1
+}
+
+// packedDot returns Σ w[j]·p[j] with wrapping 64-bit arithmetic, unrolled
+// into four independent accumulators like dot32.
+func packedDot(w, p []uint64) uint64 {
+	p = p[:len(w)]
+	var s0, s1, s2, s3 uint64
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		x, y := w[i:i+4:i+4], p[i:i+4:i+4]
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
+	}
+	for ; i < len(w); i++ {
+		s0 += w[i] * p[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// unpackLanes splits a word of three signed 21-bit lane sums. The word's
+// value as an int64 is exactly l0 + l1·2^21 + l2·2^42, so each lane is the
+// sign-extended low field of what remains after removing the lanes below.
+func unpackLanes(v uint64) (l0, l1, l2 int64) {
+	r := int64(v)
+	l0 = r << (64 - laneBits) >> (64 - laneBits)
+	r = (r - l0) >> laneBits
+	l1 = r << (64 - laneBits) >> (64 - laneBits)
+	l2 = (r - l1) >> laneBits
+	return l0, l1, l2
+}

@@ -21,7 +21,7 @@ if [ ! -s "$data/synthetic/movielog.log" ]; then
   mkdir -p "$data/synthetic"
   bin/recommender gen --out "$data/synthetic/movielog.log"
 fi
-if [ ! -s "$data/model/model.json" ]; then
+if [ ! -e "$data/model/current" ]; then
   bin/recommender train --data "$data/synthetic/movielog.log" --format movielog --out "$data/model"
 fi
 

@@ -11,31 +11,15 @@ import (
 	"github.com/reelguard/reelguard/recommender"
 )
 
-// evalAlgoOrder lists eval's algorithms in the order --algo defaults to.
-var evalAlgoOrder = []string{"popularity", "als"}
-
-// evalAlgos returns what eval can train, by --algo name; seed seeds the
-// algorithms that draw random numbers.
-func evalAlgos(seed int64) map[string]recommender.TrainFunc {
-	return map[string]recommender.TrainFunc{
-		"popularity": func(train []recommender.Interaction) (*recommender.Model, error) {
-			return recommender.TrainPopularity(train, "eval-popularity"), nil
-		},
-		"als": func(train []recommender.Interaction) (*recommender.Model, error) {
-			return recommender.TrainALS(train, "eval-als", recommender.ALSConfig{Seed: seed})
-		},
-	}
-}
-
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	data := fs.String("data", "", "input file (required)")
 	format := fs.String("format", "movielog", "input format: movielens (u.data, ratings.dat, ratings.csv) or movielog (course log lines)")
-	algo := fs.String("algo", strings.Join(evalAlgoOrder, ","), "comma-separated algorithms to compare: "+strings.Join(evalAlgoOrder, ", "))
+	algo := fs.String("algo", strings.Join(algoOrder, ","), "comma-separated algorithms to compare: "+strings.Join(algoOrder, ", "))
+	algos := algoFlags(fs)
 	var cfg recommender.EvalConfig
 	fs.IntVar(&cfg.K, "k", recommender.DefaultEvalK, "length of the recommended list that is scored")
 	fs.Float64Var(&cfg.TestFraction, "test-fraction", recommender.DefaultEvalTestFraction, "share of each user's distinct items held out for testing")
-	fs.Int64Var(&cfg.Seed, "seed", 1, "seed for the split and for randomised training")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,7 +40,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	results, err := recommender.Evaluate(in, evalAlgos(cfg.Seed), order, cfg)
+	if err := algos.check(); err != nil {
+		return err
+	}
+	cfg.Seed = algos.ALS.Seed // --seed seeds the split as well as ALS
+	results, err := recommender.Evaluate(in, algos.evalFuncs(), order, cfg)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -71,8 +59,8 @@ func parseAlgoList(s string) ([]string, error) {
 		switch {
 		case name == "":
 			continue
-		case !slices.Contains(evalAlgoOrder, name):
-			return nil, fmt.Errorf("%w: eval: unknown algorithm %q (have %s)", errUsage, name, strings.Join(evalAlgoOrder, ", "))
+		case !slices.Contains(algoOrder, name):
+			return nil, fmt.Errorf("%w: eval: unknown algorithm %q (have %s)", errUsage, name, strings.Join(algoOrder, ", "))
 		case slices.Contains(order, name):
 			return nil, fmt.Errorf("%w: eval: algorithm %q listed twice", errUsage, name)
 		}

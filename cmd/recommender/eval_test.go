@@ -81,7 +81,7 @@ func TestEvalMovielogAllAlgos(t *testing.T) {
 	mustRun(t, "", "gen", "--out", logFile, "--users", "60", "--movies", "40", "--events", "3000", "--seed", "5")
 	out := mustRun(t, "", "eval", "--data", logFile, "--format", "movielog")
 	rows := evalRows(t, out, 10)
-	for _, algo := range evalAlgoOrder {
+	for _, algo := range algoOrder {
 		if rows[algo] == nil {
 			t.Errorf("no %s row:\n%s", algo, out)
 		}

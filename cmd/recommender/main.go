@@ -30,6 +30,7 @@ commands:
   recommend  print recommendations for user ids read from stdin
   eval       compare algorithms on a per-user held-out split (MAP, nDCG, P, R, coverage)
   serve      serve GET /recommend/{userid}
+  rollback   point a model root's current version back at its parent
 
 Run "recommender <command> -h" for a command's flags.
 `
@@ -53,6 +54,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runRecommend(args[1:], stdin, stdout, stderr)
 	case "serve":
 		err = runServe(args[1:], stderr)
+	case "rollback":
+		err = runRollback(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

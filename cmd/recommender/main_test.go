@@ -179,7 +179,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestRecommendRejectsBadUserID(t *testing.T) {
 	dir := t.TempDir()
-	if err := recommender.Save(dir, recommender.TrainPopularity([]recommender.Interaction{{User: "1", Item: "x"}}, "v")); err != nil {
+	if err := recommender.Save(dir, recommender.TrainPopularity([]recommender.Interaction{{User: "1", Item: "x"}}, "v"), recommender.SaveOptions{KeysDir: keysDir("")}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := runMain(t, "1\nbob\n", "recommend", "--model", dir)

@@ -14,6 +14,7 @@ func runRecommend(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	dir := fs.String("model", "", "model directory (required)")
 	k := fs.Int("k", 20, "items per user")
 	excludeSeen := fs.Bool("exclude-seen", false, "skip items the user interacted with in training")
+	keys := fs.String("keys", "", "keys directory holding model.pub, which verifies the model (default $REELGUARD_DATA/keys)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -23,7 +24,7 @@ func runRecommend(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	if *k <= 0 {
 		return fmt.Errorf("%w: recommend: --k must be positive", errUsage)
 	}
-	m, err := recommender.Load(*dir)
+	m, err := modelLoader(*keys)(*dir)
 	if err != nil {
 		return fmt.Errorf("recommend: %w", err)
 	}

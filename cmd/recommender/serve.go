@@ -9,12 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/oklog/run"
 
-	"github.com/reelguard/reelguard/recommender"
 	"github.com/reelguard/reelguard/recommender/serve"
 )
 
@@ -28,29 +28,83 @@ func runServe(args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	dir := fs.String("model", "", "model directory (required)")
 	listen := fs.String("listen", envOr("REELGUARD_RECOMMENDER_LISTEN", defaultListen), "listen address (env REELGUARD_RECOMMENDER_LISTEN)")
+	cacheSize := fs.Int("cache-size", serve.DefaultCacheSize, "answers cached per model; 0 turns the cache off")
+	poll := fs.Duration("poll", time.Second, "how often to look for a new model in --model; 0 turns polling off (SIGHUP still reloads)")
+	keys := fs.String("keys", "", "keys directory holding model.pub, which verifies every model (default $REELGUARD_DATA/keys)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "model", *dir); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	m, err := recommender.Load(*dir)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	if *cacheSize < 0 || *poll < 0 {
+		return fmt.Errorf("%w: serve: --cache-size and --poll must not be negative", errUsage)
 	}
-	logger.Info("model loaded", "version", m.Version(), "kind", m.Meta().Kind, "items", m.Meta().Items)
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	return serveUntilSignal(context.Background(), ln, serve.NewHandler(m, logger), logger)
+	defer ln.Close()
+	return serveModel(context.Background(), ln, *dir, serve.Config{CacheSize: cacheFlag(*cacheSize), Logger: logger},
+		serve.ReloadConfig{Interval: pollFlag(*poll), Load: modelLoader(*keys)})
+}
+
+// serveModel loads the model in dir and serves it on ln, swapping in newer
+// models from dir (polled, and on SIGHUP), until ctx ends or a signal stops it.
+func serveModel(ctx context.Context, ln net.Listener, dir string, cfg serve.Config, reload serve.ReloadConfig) error {
+	m, err := reload.Load(dir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	cfg.Logger.Info("model loaded", "version", m.Version(), "kind", m.Meta().Kind, "items", m.Meta().Items)
+	h := serve.New(m, cfg)
+	return serveUntilSignal(ctx, ln, h, cfg.Logger, reloadActor(serve.NewReloader(h, dir, reload)))
+}
+
+// cacheFlag maps --cache-size (0 = off) to serve.Config (0 = default).
+func cacheFlag(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// pollFlag maps --poll (0 = off) to serve.ReloadConfig (0 = default).
+func pollFlag(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// actor is one member of the serving run group.
+type actor struct {
+	execute   func() error
+	interrupt func(error)
+}
+
+// reloadActor runs r until the group stops, reloading on SIGHUP too.
+func reloadActor(r *serve.Reloader) actor {
+	ctx, cancel := context.WithCancel(context.Background())
+	hup := make(chan os.Signal, 1)
+	return actor{
+		execute: func() error {
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			if err := r.Run(ctx, hup); !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("reload: %w", err)
+			}
+			return nil
+		},
+		interrupt: func(error) { cancel() },
+	}
 }
 
 // serveUntilSignal serves on ln until ctx ends, SIGINT or SIGTERM arrives, or
-// the server fails, then shuts down gracefully. Later actors (the verifying
-// movielog consumer) join the same group.
-func serveUntilSignal(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+// the server or another actor fails, then shuts down gracefully. Later actors
+// (the verifying movielog consumer) join the same group.
+func serveUntilSignal(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, actors ...actor) error {
 	srv := newServer(h, logger)
 	var g run.Group
 	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
@@ -67,6 +121,9 @@ func serveUntilSignal(ctx context.Context, ln net.Listener, h http.Handler, logg
 			logger.Warn("shutdown", "err", err)
 		}
 	})
+	for _, a := range actors {
+		g.Add(a.execute, a.interrupt)
+	}
 	err := g.Run()
 	if errors.Is(err, run.ErrSignal) || errors.Is(err, context.Canceled) {
 		logger.Info("recommender stopped", "reason", err.Error())

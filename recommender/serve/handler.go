@@ -1,7 +1,9 @@
 // Package serve holds the recommender's HTTP handlers: the course project's
-// GET /recommend/{userid} plus health and readiness probes. The model sits
-// behind an atomic pointer so a newly trained model replaces the old one
-// without a restart or a lock on the request path.
+// GET /recommend/{userid}, health and readiness probes and Prometheus
+// metrics. The model and its result cache sit behind one atomic pointer, so
+// a newly trained model replaces the old one (and its cached answers)
+// without a restart, a dropped request or a lock on the request path; a
+// Reloader watches the model folder and does the swapping.
 package serve
 
 import (
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/reelguard/reelguard/recommender"
@@ -17,26 +20,61 @@ import (
 // MaxItems is how many ids GET /recommend/{userid} returns at most.
 const MaxItems = 20
 
-// Handler serves the recommender API. Its zero value is not usable; use NewHandler.
+// Config tunes a Handler; the zero value works.
+type Config struct {
+	// CacheSize bounds each model's result cache, in answers; 0 means
+	// DefaultCacheSize and a negative value turns the cache off.
+	CacheSize int
+	// Logger receives swap and error reports; nil discards.
+	Logger *slog.Logger
+	// Metrics collects the handler's figures; nil means a fresh NewMetrics.
+	Metrics *Metrics
+}
+
+// Handler serves the recommender API. Its zero value is not usable; use New
+// or NewHandler.
 type Handler struct {
-	model  atomic.Pointer[recommender.Model]
-	logger *slog.Logger
-	mux    *http.ServeMux
+	// current pairs the model with its result cache: a request loads both at
+	// once, and a swap replaces both, so a cached answer never outlives its
+	// model.
+	current   atomic.Pointer[served]
+	cacheSize int
+	logger    *slog.Logger
+	metrics   *Metrics
+	mux       *http.ServeMux
+	swapMu    sync.Mutex // orders concurrent swaps' metric updates
+}
+
+type served struct {
+	model *recommender.Model
+	cache *resultCache // nil when caching is off
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// NewHandler returns the API over m. m may be nil: /readyz then answers 503
-// until SetModel or Swap supplies one. A nil logger discards.
+// NewHandler returns the API over m with the default Config and logger.
 func NewHandler(m *recommender.Model, logger *slog.Logger) *Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	return New(m, Config{Logger: logger})
+}
+
+// New returns the API over m. m may be nil: /readyz then answers 503 until
+// SetModel or Swap supplies one.
+func New(m *recommender.Model, cfg Config) *Handler {
+	h := &Handler{cacheSize: cfg.CacheSize, logger: cfg.Logger, metrics: cfg.Metrics, mux: http.NewServeMux()}
+	if h.cacheSize == 0 {
+		h.cacheSize = DefaultCacheSize
 	}
-	h := &Handler{logger: logger, mux: http.NewServeMux()}
-	h.model.Store(m)
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.metrics == nil {
+		h.metrics = NewMetrics()
+	}
+	h.store(m)
 	h.route("/recommend/{userid}", h.recommend)
 	h.route("/healthz", h.healthz)
 	h.route("/readyz", h.readyz)
+	h.route("/metrics", h.metrics.Handler().ServeHTTP)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found", "not_found")
 	})
@@ -59,21 +97,47 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// Metrics returns the handler's collectors, for a reloader to count on.
+func (h *Handler) Metrics() *Metrics { return h.metrics }
+
 // Model returns the model being served, nil when none is loaded.
-func (h *Handler) Model() *recommender.Model { return h.model.Load() }
+func (h *Handler) Model() *recommender.Model {
+	if s := h.current.Load(); s != nil {
+		return s.model
+	}
+	return nil
+}
 
-// Swap serves m from the next request on and returns the model it replaces.
-func (h *Handler) Swap(m *recommender.Model) *recommender.Model { return h.model.Swap(m) }
+// Swap serves m, with a new empty result cache, from the next request on and
+// returns the model it replaces. Requests already running finish on the old
+// model. m is warmed (its indexes built) before it goes live.
+func (h *Handler) Swap(m *recommender.Model) *recommender.Model {
+	return h.store(m)
+}
 
-// SetModel serves m from the next request on.
-func (h *Handler) SetModel(m *recommender.Model) { h.model.Store(m) }
+// SetModel serves m from the next request on; see Swap.
+func (h *Handler) SetModel(m *recommender.Model) { h.store(m) }
+
+func (h *Handler) store(m *recommender.Model) *recommender.Model {
+	m.Warm()
+	next := &served{model: m, cache: newResultCache(h.cacheSize)}
+	h.swapMu.Lock()
+	defer h.swapMu.Unlock()
+	old := h.current.Swap(next)
+	h.metrics.serving(m)
+	if old == nil || old.model == nil {
+		return nil
+	}
+	h.metrics.swaps.Inc()
+	return old.model
+}
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeText(w, http.StatusOK, "ok\n")
 }
 
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
-	if h.model.Load() == nil {
+	if h.Model() == nil {
 		writeError(w, http.StatusServiceUnavailable, "no model loaded", "model_unavailable")
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,29 +158,141 @@ func TestProbesAndSwap(t *testing.T) {
 	}
 }
 
-// TestSwapUnderLoad runs requests while models are swapped; -race checks it.
-func TestSwapUnderLoad(t *testing.T) {
-	h := serve.NewHandler(testModel(t, "v0"), nil)
-	models := []*recommender.Model{testModel(t, "a"), testModel(t, "b")}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := range 50 {
-			h.Swap(models[i%2])
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	for i := range 50 {
-		resp, err := srv.Client().Get(fmt.Sprintf("%s/recommend/%d", srv.URL, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d during swaps", resp.StatusCode)
+// popModel is a popularity model whose order is ids as given; different
+// orders tell two models' answers apart.
+func popModel(tb testing.TB, version string, ids ...string) *recommender.Model {
+	tb.Helper()
+	var in []recommender.Interaction
+	for i, id := range ids {
+		for u := range len(ids) - i {
+			in = append(in, recommender.Interaction{User: fmt.Sprint(1000 + u), Item: id, Weight: 1})
 		}
 	}
-	<-done
+	return recommender.TrainPopularity(in, version)
+}
+
+// TestSwapUnderLoad swaps models while goroutines request: every answer is
+// 200 and wholly one model's (the version in the body names the items).
+func TestSwapUnderLoad(t *testing.T) {
+	models := []*recommender.Model{popModel(t, "a", "x", "y", "z"), popModel(t, "b", "z", "y", "x")}
+	want := map[string]string{"a": "x", "b": "z"}
+	h := serve.New(models[0], serve.Config{CacheSize: 64})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	stop := make(chan struct{})
+	swapped := make(chan int)
+	go func() {
+		n := 0
+		for ; ; n++ {
+			select {
+			case <-stop:
+				swapped <- n
+				return
+			default:
+				h.Swap(models[n%2])
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				if err := checkAnswer(srv, fmt.Sprint(g*100+i%20), want); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if n := <-swapped; n < 2 {
+		t.Errorf("only %d swaps happened during the load", n)
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func checkAnswer(srv *httptest.Server, user string, firstByModel map[string]string) error {
+	req, _ := http.NewRequest("GET", srv.URL+"/recommend/"+user, nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var got serve.Response
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
+		return fmt.Errorf("user %s: status %d, decode %v", user, resp.StatusCode, err)
+	}
+	first, ok := firstByModel[got.Model]
+	if !ok || len(got.Items) == 0 || got.Items[0].Item != first || got.User != user {
+		return fmt.Errorf("user %s: answer %+v mixes models", user, got)
+	}
+	return nil
+}
+
+// TestCacheInvalidatedBySwap: a cached answer of model A is never served
+// after B is swapped in, in either format.
+func TestCacheInvalidatedBySwap(t *testing.T) {
+	h := serve.New(popModel(t, "A", "x", "y"), serve.Config{})
+	for range 2 { // miss, then hit
+		if body := do(t, h, "GET", "/recommend/5", "").Body.String(); body != "x,y\n" {
+			t.Fatalf("model A answered %q", body)
+		}
+		if body := do(t, h, "GET", "/recommend/5", "application/json").Body.String(); !strings.Contains(body, `"model":"A"`) {
+			t.Fatalf("model A JSON %s", body)
+		}
+	}
+	h.Swap(popModel(t, "B", "y", "x"))
+	if body := do(t, h, "GET", "/recommend/5", "").Body.String(); body != "y,x\n" {
+		t.Fatalf("after swap to B: %q", body)
+	}
+	if body := do(t, h, "GET", "/recommend/5", "application/json").Body.String(); !strings.Contains(body, `"model":"B"`) {
+		t.Fatalf("after swap to B, JSON %s", body)
+	}
+	metrics := do(t, h, "GET", "/metrics", "").Body.String()
+	for _, line := range []string{
+		"reelguard_recommender_cache_hits_total 2",
+		"reelguard_recommender_cache_misses_total 4",
+		`reelguard_recommender_requests_total{code="200"} 6`,
+		"reelguard_recommender_model_swaps_total 1",
+		`reelguard_recommender_model_info{kind="popularity",version="B"} 1`,
+		"reelguard_recommender_request_duration_seconds_count 6",
+		"reelguard_recommender_model_swap_failures_total 0",
+	} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("metrics lack %q", line)
+		}
+	}
+	if strings.Contains(metrics, `version="A"`) {
+		t.Error("model info still names A")
+	}
+}
+
+func TestCacheOff(t *testing.T) {
+	h := serve.New(popModel(t, "A", "x"), serve.Config{CacheSize: -1})
+	for range 3 {
+		do(t, h, "GET", "/recommend/5", "")
+	}
+	metrics := do(t, h, "GET", "/metrics", "").Body.String()
+	if !strings.Contains(metrics, "reelguard_recommender_cache_misses_total 3\n") || !strings.Contains(metrics, "reelguard_recommender_cache_hits_total 0\n") {
+		t.Errorf("cache off still hit:\n%s", metrics)
+	}
+}
+
+func TestErrorCodesCounted(t *testing.T) {
+	h := serve.New(nil, serve.Config{})
+	do(t, h, "GET", "/recommend/x", "")
+	do(t, h, "GET", "/recommend/1", "")
+	metrics := do(t, h, "GET", "/metrics", "").Body.String()
+	for _, line := range []string{`reelguard_recommender_requests_total{code="400"} 1`, `reelguard_recommender_requests_total{code="503"} 1`} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("metrics lack %q", line)
+		}
+	}
 }

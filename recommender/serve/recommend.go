@@ -2,8 +2,9 @@ package serve
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/reelguard/reelguard/recommender"
 )
@@ -25,30 +26,71 @@ type ErrorBody struct {
 }
 
 func (h *Handler) recommend(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	status := h.answer(w, r)
+	h.metrics.observe(status, time.Since(start))
+}
+
+// answer writes the response for GET /recommend/{userid} and returns its
+// status: from the current model's cache when it holds the answer.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request) int {
 	user := r.PathValue("userid")
 	if !recommender.IsUserID(user) {
 		writeError(w, http.StatusBadRequest, "user id must be a decimal integer", "invalid_user_id")
-		return
+		return http.StatusBadRequest
 	}
-	m := h.model.Load()
-	if m == nil {
+	s := h.current.Load()
+	if s == nil || s.model == nil {
 		writeError(w, http.StatusServiceUnavailable, "no model loaded", "model_unavailable")
-		return
+		return http.StatusServiceUnavailable
 	}
-	items := m.Recommend(user, MaxItems, true)
+	key := cacheKey{user: user, json: wantsJSON(r.Header.Get("Accept"))}
+	body, hit := s.cache.get(key)
+	if hit {
+		h.metrics.cacheHits.Inc()
+	} else {
+		h.metrics.cacheMisses.Inc()
+		var err error
+		if body, err = encodeAnswer(s.model, user, key.json); err != nil {
+			h.logger.Error("encode recommendations", "user", user, "model", s.model.Version(), "err", err)
+			writeError(w, http.StatusInternalServerError, "internal error", "internal")
+			return http.StatusInternalServerError
+		}
+		s.cache.put(key, body)
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	if wantsJSON(r.Header.Get("Accept")) {
+	if key.json {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body) // a failed write means the client left
+	return http.StatusOK
+}
+
+// encodeAnswer computes user's recommendations and encodes them as JSON
+// (Response, one line) or as the course's comma-separated line.
+func encodeAnswer(m *recommender.Model, user string, asJSON bool) ([]byte, error) {
+	items := m.Recommend(user, MaxItems, true)
+	if asJSON {
 		if items == nil {
 			items = []recommender.Scored{}
 		}
-		writeJSON(w, http.StatusOK, Response{User: user, Items: items, Model: m.Version()})
-		return
+		body, err := json.Marshal(Response{User: user, Items: items, Model: m.Version()})
+		if err != nil { // a non-finite score
+			return nil, fmt.Errorf("encode json: %w", err)
+		}
+		return append(body, '\n'), nil
 	}
-	ids := make([]string, len(items))
+	var b []byte
 	for i, s := range items {
-		ids[i] = s.Item
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s.Item...)
 	}
-	writeText(w, http.StatusOK, strings.Join(ids, ",")+"\n")
+	return append(b, '\n'), nil
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {
