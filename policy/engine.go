@@ -7,18 +7,18 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-
-	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // Engine evaluates the policy of one folder. Decide is safe for concurrent
-// use and never waits for Reload: the policy in force sits behind an atomic
-// pointer and is replaced only by an edit that passed the gate.
+// use and never waits for an edit: the policy in force sits behind an
+// atomic pointer and is replaced only by an edit that passed the gate
+// (compile, Rego tests, replay of recorded decisions).
 type Engine struct {
 	dir    string
 	logger *slog.Logger
+	log    *DecisionLog // nil: decisions are neither logged nor replayed
 	state  atomic.Pointer[engineState]
-	reload sync.Mutex // one gate run at a time, so edits go live in order
+	edit   sync.Mutex // one gate run at a time, so edits go live in order
 }
 
 // engineState is swapped whole, so Status never mixes two loads.
@@ -27,11 +27,24 @@ type engineState struct {
 	lastError *string
 }
 
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithDecisionLog records every decision in l and replays l's recent
+// inputs under each edit before it goes live.
+func WithDecisionLog(l *DecisionLog) Option {
+	return func(e *Engine) { e.log = l }
+}
+
 // NewEngine puts the policy in dir through the gate (see Check) and
 // prepares data.reelguard.authz.decision once. A nil logger discards.
-func NewEngine(ctx context.Context, dir string, logger *slog.Logger) (*Engine, error) {
+func NewEngine(ctx context.Context, dir string, logger *slog.Logger, opts ...Option) (*Engine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{dir: dir, logger: logger}
+	for _, o := range opts {
+		o(e)
 	}
 	src, err := readSource(os.DirFS(dir), dir)
 	if err != nil {
@@ -41,65 +54,22 @@ func NewEngine(ctx context.Context, dir string, logger *slog.Logger) (*Engine, e
 	if err != nil {
 		return nil, fmt.Errorf("new policy engine: %w", err)
 	}
-	e := &Engine{dir: dir, logger: logger}
 	e.state.Store(&engineState{policy: p})
 	logger.Info("policy loaded", "dir", dir, "revision", p.revision, "files", p.files)
 	return e, nil
 }
 
 // Decide evaluates the decision for in. On any error the returned decision
-// denies with reason "policy_error"; callers must deny too.
+// denies with reason "policy_error"; callers must deny too. With a decision
+// log the record is queued, never waited for; in must not be modified
+// afterwards.
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
-	return e.state.Load().policy.decide(ctx, in)
-}
-
-func (p *prepared) decide(ctx context.Context, in Input) (Decision, error) {
-	failed := Decision{Reason: "policy_error"}
-	input, err := in.value()
-	if err != nil {
-		return failed, err
+	p := e.state.Load().policy
+	d, err := p.decide(ctx, in)
+	if e.log != nil {
+		e.log.Record(in, d, p.revision, err)
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
-	if err != nil {
-		return failed, fmt.Errorf("evaluate policy: %w", err)
-	}
-	d, err := decodeDecision(rs)
-	if err != nil {
-		return failed, err
-	}
-	return d, nil
-}
-
-// Reload puts the folder's current files through the gate and swaps them in
-// only when they pass. A rejected edit leaves the last good policy in force
-// and is reported by Status().LastError until a good load. Unchanged files
-// are not gated again, so Reload is cheap to call from a poller.
-func (e *Engine) Reload(ctx context.Context) error {
-	e.reload.Lock()
-	defer e.reload.Unlock()
-	cur := e.state.Load()
-	src, err := readSource(os.DirFS(e.dir), e.dir)
-	if err == nil && src.revision() == cur.policy.revision {
-		if cur.lastError != nil { // a rejected edit was undone
-			e.state.Store(&engineState{policy: cur.policy})
-		}
-		return nil
-	}
-	var p *prepared
-	if err == nil {
-		p, err = gate(ctx, src)
-	}
-	if err != nil {
-		if ctx.Err() == nil { // a cancelled reload says nothing of the edit
-			msg := err.Error()
-			e.state.Store(&engineState{policy: cur.policy, lastError: &msg})
-			e.logger.Warn("policy edit rejected", "dir", e.dir, "revision", cur.policy.revision, "err", err)
-		}
-		return fmt.Errorf("reload policy: %w", err)
-	}
-	e.state.Store(&engineState{policy: p})
-	e.logger.Info("policy reloaded", "dir", e.dir, "revision", p.revision, "previous", cur.policy.revision)
-	return nil
+	return d, err
 }
 
 // Status reports the policy in force and the last rejected edit, if any.
@@ -111,4 +81,32 @@ func (e *Engine) Status() Status {
 		st.LastError = &msg
 	}
 	return st
+}
+
+// Dir is the policy folder the engine watches.
+func (e *Engine) Dir() string { return e.dir }
+
+// replayInputs are the recorded inputs an edit is replayed on.
+func (e *Engine) replayInputs() []Input {
+	if e.log == nil {
+		return nil
+	}
+	return e.log.Inputs()
+}
+
+// reject records a gate failure as the last error, keeping the policy.
+func (e *Engine) reject(ctx context.Context, cur *engineState, revision string, err error) {
+	if ctx.Err() != nil { // a cancelled gate run says nothing of the edit
+		return
+	}
+	msg := err.Error()
+	e.state.Store(&engineState{policy: cur.policy, lastError: &msg})
+	e.logger.Warn("policy edit rejected", "dir", e.dir, "revision", cur.policy.revision, "candidate", revision, "err", err)
+}
+
+// activate puts p in force.
+func (e *Engine) activate(p *prepared, rep Report, previous string) {
+	e.state.Store(&engineState{policy: p})
+	e.logger.Info("policy activated", "dir", e.dir, "revision", p.revision, "previous", previous,
+		"replayed", rep.Replayed, "changed", len(rep.Changed))
 }

@@ -6,10 +6,9 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 )
 
@@ -24,20 +23,13 @@ var smokeInput = Input{
 	Path:      []string{"recommend", "42"},
 }
 
-// prepared is a policy that passed the gate, ready to evaluate.
-type prepared struct {
-	query    rego.PreparedEvalQuery
-	revision string
-	files    int
-	loadedAt time.Time
-}
-
-// Check is the edit gate: it loads every .rego file under dir (any depth,
-// hidden files and folders skipped), compiles them as Rego v1, requires
-// package reelguard.authz to define decision, runs the Rego tests (there
-// must be at least one and all must pass) and evaluates decision once.
-// Errors wrap ErrNoModules, ErrCompile, ErrNoDecision, ErrNoTests,
-// ErrTestsFailed or ErrBadDecision and name the file or test at fault.
+// Check is the edit gate without replay: it loads every .rego and
+// data.json file under dir (any depth, hidden files and folders skipped),
+// compiles the modules strictly as Rego v1, requires package
+// reelguard.authz to define decision, runs the Rego tests (there must be at
+// least one and all must pass) and evaluates decision once. Errors wrap
+// ErrNoModules, ErrCompile, ErrNoDecision, ErrNoTests, ErrTestsFailed or
+// ErrBadDecision and name the file or test at fault. Diff adds the replay.
 func Check(ctx context.Context, dir string) error {
 	src, err := readSource(os.DirFS(dir), dir)
 	if err != nil {
@@ -49,11 +41,15 @@ func Check(ctx context.Context, dir string) error {
 
 // gate runs every check of Check on src and returns the prepared policy.
 func gate(ctx context.Context, src source) (*prepared, error) {
-	if len(src.Files) == 0 {
+	if src.regoCount() == 0 {
 		return nil, fmt.Errorf("policy %s: %w", src.Root, ErrNoModules)
 	}
 	caps := capabilities()
 	modules, err := parseModules(src, caps)
+	if err != nil {
+		return nil, err
+	}
+	data, err := src.data()
 	if err != nil {
 		return nil, err
 	}
@@ -64,25 +60,52 @@ func gate(ctx context.Context, src source) (*prepared, error) {
 	if len(compiler.GetRules(ast.MustParseRef(decisionQuery))) == 0 {
 		return nil, fmt.Errorf("policy %s: %w", src.Root, ErrNoDecision)
 	}
-	if err := runTests(ctx, modules, caps); err != nil {
+	if err := checkDataOverlap(compiler, data); err != nil {
 		return nil, fmt.Errorf("policy %s: %w", src.Root, err)
 	}
-	query, err := rego.New(rego.Query(decisionQuery), rego.Compiler(compiler)).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s: prepare: %w", src.Root, err)
+	if err := runTests(ctx, modules, data, caps); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.Root, err)
 	}
-	p := &prepared{query: query, revision: src.revision(), files: len(src.Files), loadedAt: time.Now()}
+	p, err := prepare(ctx, compiler, data)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", src.Root, err)
+	}
+	p.revision, p.files = src.revision(), len(src.Files)
 	if _, err := p.decide(ctx, smokeInput); err != nil {
 		return nil, fmt.Errorf("policy %s: smoke evaluation: %w", src.Root, err)
 	}
 	return p, nil
 }
 
-// parseModules parses each file as Rego v1, keyed by its full file name.
+// checkDataOverlap rejects data documents that sit where a Rego package
+// is: OPA would merge or shadow the two silently.
+func checkDataOverlap(compiler *ast.Compiler, data map[string]any) error {
+	for _, m := range compiler.Modules {
+		node := any(data)
+		for _, t := range m.Package.Path[1:] {
+			key, ok := t.Value.(ast.String)
+			obj, isObj := node.(map[string]any)
+			if !ok || !isObj {
+				node = nil
+				break
+			}
+			node = obj[string(key)]
+		}
+		if node != nil {
+			return fmt.Errorf("%w: data overlaps package %s", ErrCompile, m.Package.Path)
+		}
+	}
+	return nil
+}
+
+// parseModules parses each Rego file as v1, keyed by its full file name.
 func parseModules(src source, caps *ast.Capabilities) (map[string]*ast.Module, error) {
 	modules := make(map[string]*ast.Module, len(src.Files))
 	opts := ast.ParserOptions{RegoVersion: ast.RegoV1, Capabilities: caps}
 	for _, f := range src.Files {
+		if f.isData() {
+			continue
+		}
 		name := src.filename(f)
 		m, err := ast.ParseModuleWithOpts(name, string(f.Data), opts)
 		if err != nil {
@@ -102,7 +125,7 @@ func compilePolicy(modules map[string]*ast.Module, caps *ast.Capabilities) (*ast
 			policy[name] = m
 		}
 	}
-	c := newCompiler(caps)
+	c := newCompiler(caps).WithStrict(true)
 	if c.Compile(policy); c.Failed() {
 		return nil, fmt.Errorf("%w: %w", ErrCompile, c.Errors)
 	}
@@ -125,10 +148,11 @@ func capabilities() *ast.Capabilities {
 }
 
 // runTests runs the test_ rules of all modules and lists every failure.
-func runTests(ctx context.Context, modules map[string]*ast.Module, caps *ast.Capabilities) error {
+func runTests(ctx context.Context, modules map[string]*ast.Module, data map[string]any, caps *ast.Capabilities) error {
 	runner := tester.NewRunner().
 		SetCompiler(newCompiler(caps).WithEnablePrintStatements(true)).
 		SetDefaultRegoVersion(ast.RegoV1).
+		SetStore(inmem.NewFromObject(data)).
 		SetModules(modules)
 	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {

@@ -1,8 +1,10 @@
 // Package policy embeds OPA to authorize gateway requests. It loads the Rego
-// modules of a policy folder, puts every edit through a gate (compile, the
-// folder's own Rego tests, a smoke evaluation) and evaluates
-// data.reelguard.authz.decision per request, keeping the last good policy
-// when an edit is rejected. The default policy lives in rego/ and is embedded.
+// modules and data.json documents of a policy folder, puts every edit
+// through one gate (strict compile, the folder's own Rego tests, a replay of
+// the recently logged decisions) and evaluates data.reelguard.authz.decision
+// per request, keeping the last good policy when an edit is rejected.
+// Decisions go to a JSON-lines decision log off the request path. The
+// default policy lives in rego/ and is embedded.
 package policy
 
 import (

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 )
 
@@ -20,8 +21,13 @@ func TestEmbeddedRegoTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	data, err := src.data()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ch, err := tester.NewRunner().
 		SetCompiler(newCompiler(caps)).
+		SetStore(inmem.NewFromObject(data)).
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetModules(modules).
 		RunTests(context.Background(), nil)

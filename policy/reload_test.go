@@ -26,7 +26,7 @@ func TestReloadKeepsLastGoodPolicy(t *testing.T) {
 		t.Run(edit.name, func(t *testing.T) {
 			writeFile(t, dir, edit.file, edit.body)
 			t.Cleanup(func() { removeOrRestore(t, dir, edit.file) })
-			if err := e.Reload(ctx); !errors.Is(err, edit.wantErr) {
+			if _, err := e.Reload(ctx); !errors.Is(err, edit.wantErr) {
 				t.Fatalf("Reload = %v, want %v", err, edit.wantErr)
 			}
 			st := e.Status()
@@ -40,7 +40,7 @@ func TestReloadKeepsLastGoodPolicy(t *testing.T) {
 	}
 
 	// Undoing the bad edits clears the error without a new revision.
-	if err := e.Reload(ctx); err != nil {
+	if _, err := e.Reload(ctx); err != nil {
 		t.Fatalf("Reload after undoing the edits: %v", err)
 	}
 	if st := e.Status(); st.LastError != nil || st.Revision != good.Revision {
@@ -56,12 +56,12 @@ func TestReloadAppliesGoodEdit(t *testing.T) {
 	blocked.Principal.ClientIP = "203.0.113.66"
 
 	writeFile(t, dir, "authz.rego", "package reelguard.authz\n\nallow if {\n") // rejected first
-	if err := e.Reload(ctx); err == nil {
+	if _, err := e.Reload(ctx); err == nil {
 		t.Fatal("Reload accepted a syntax error")
 	}
 	removeOrRestore(t, dir, "authz.rego")
 	writeFile(t, dir, "local/blocklist.rego", blocklistEdit)
-	if err := e.Reload(ctx); err != nil {
+	if _, err := e.Reload(ctx); err != nil {
 		t.Fatalf("Reload of a good edit: %v", err)
 	}
 	st := e.Status()
@@ -77,7 +77,7 @@ func TestReloadAppliesGoodEdit(t *testing.T) {
 func TestReloadUnchangedIsNoop(t *testing.T) {
 	e, _ := newTestEngine(t)
 	before := e.Status()
-	if err := e.Reload(context.Background()); err != nil {
+	if _, err := e.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if after := e.Status(); after.Revision != before.Revision || !after.LoadedAt.Equal(before.LoadedAt) || after.LastError != nil {
@@ -90,7 +90,7 @@ func TestReloadCancelledRecordsNothing(t *testing.T) {
 	writeFile(t, dir, "local/blocklist.rego", blocklistEdit)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := e.Reload(ctx); !errors.Is(err, context.Canceled) {
+	if _, err := e.Reload(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Reload with a cancelled context = %v, want context.Canceled", err)
 	}
 	if st := e.Status(); st.LastError != nil {
@@ -146,7 +146,7 @@ func TestDecideDuringReload(t *testing.T) {
 		} else {
 			removeFile(t, dir, "local/blocklist.rego")
 		}
-		if err := e.Reload(ctx); err != nil {
+		if _, err := e.Reload(ctx); err != nil {
 			t.Errorf("Reload %d: %v", i, err)
 		}
 	}

@@ -42,7 +42,7 @@ func defaultSource() (source, error) {
 	return readSource(sub, embeddedDir)
 }
 
-func writeSeedFile(dir string, f regoFile) error {
+func writeSeedFile(dir string, f policyFile) error {
 	name := filepath.Join(dir, filepath.FromSlash(f.Name))
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err

@@ -103,3 +103,31 @@ test_extraction_suspicion_degrades if {
 	d.allow == true
 	d.obligations.degrade == true
 }
+
+test_user_extra_segment_denied if {
+	denied_with(decide(req("user", "42", "GET", ["recommend", "42", "x"])), "default_deny")
+}
+
+test_admin_patch_admin_api if {
+	allowed_with(decide(req("admin", "root", "PATCH", ["admin", "policy"])), "admin")
+}
+
+test_service_empty_target_denied if {
+	denied_with(decide(req("service", "frontend", "GET", ["recommend", ""])), "default_deny")
+}
+
+test_grants_are_data if {
+	roles := {"auditor": {"tier": "service", "grants": {"GET": {"admin": "subtree"}}}}
+	d := authz.decision with input as req("auditor", "a1", "GET", ["admin", "policy"])
+		with data.reelguard.roles as roles
+	allowed_with(d, "service")
+	d2 := authz.decision with input as req("admin", "root", "GET", ["admin", "policy"])
+		with data.reelguard.roles as roles
+	denied_with(d2, "unknown_role")
+}
+
+test_self_scope_follows_data if {
+	roles := {"user": {"tier": "user", "grants": {"GET": {"history": "self"}}}}
+	allowed_with(decide(req("user", "42", "GET", ["history", "42"])), "user") with data.reelguard.roles as roles
+	denied_with(decide(req("user", "42", "GET", ["history", "43"])), "not_own_user") with data.reelguard.roles as roles
+}
