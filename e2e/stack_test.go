@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -203,6 +204,58 @@ func TestStack(t *testing.T) {
 		}
 	})
 
+	t.Run("a token revoked through one gateway is refused by the other", func(t *testing.T) {
+		user := uniqueUser()
+		tok := s.token(t, user, "user")
+		jti := jtiOf(t, tok)
+		req, _ := http.NewRequest(http.MethodPut, s.admins[0]+"/admin/revocations/"+jti, nil)
+		req.Header.Set("Authorization", "Bearer "+s.token(t, "ops", "admin"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("revoke: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		if code, body := s.get(t, s.gateways[1]+"/recommend/"+user, tok, ""); code != http.StatusUnauthorized || !strings.Contains(body, "token_revoked") {
+			t.Errorf("revoked token at the other gateway: %d %s", code, body)
+		}
+	})
+
+	t.Run("a policy edit goes live on both gateways; a broken one never does", func(t *testing.T) {
+		user := uniqueUser()
+		tok := s.token(t, user, "user")
+		veto := fmt.Sprintf("package reelguard.authz\n\ndeny contains \"subject_suspended\" if input.principal.sub == %q\n", user)
+		writePolicy(t, s.data, "suspend.rego", veto)
+		for _, gw := range s.gateways {
+			eventually(t, "the veto at "+gw, func() bool {
+				code, body := s.get(t, gw+"/recommend/"+user, tok, "")
+				return code == http.StatusForbidden && strings.Contains(body, "subject_suspended")
+			})
+		}
+		writePolicy(t, s.data, "broken.rego", "package reelguard.authz\nallow if {")
+		admin := s.token(t, "ops", "admin")
+		eventually(t, "the rejection in /admin/policy", func() bool {
+			req, _ := http.NewRequest(http.MethodGet, s.admins[1]+"/admin/policy", nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			var st struct {
+				LastError *string `json:"last_error"`
+			}
+			return json.NewDecoder(resp.Body).Decode(&st) == nil && st.LastError != nil
+		})
+		if code, _ := s.get(t, s.gateways[1]+"/recommend/"+user, tok, ""); code != http.StatusForbidden {
+			t.Errorf("after a broken edit: %d, want the last good policy's 403", code)
+		}
+		other := uniqueUser()
+		if code, _ := s.get(t, s.gateways[1]+"/recommend/"+other, s.token(t, other, "user"), ""); code != http.StatusOK {
+			t.Errorf("another user after a broken edit: %d, want 200", code)
+		}
+		_ = os.Remove(filepath.Join(s.data, "policy", "broken.rego"))
+	})
+
 	t.Run("recommender down answers 503 with a JSON error", func(t *testing.T) {
 		user := uniqueUser()
 		tok := s.token(t, user, "user")
@@ -296,4 +349,36 @@ func metric(t *testing.T, admin, name string) float64 {
 	}
 	t.Fatalf("no %s in /metrics", name)
 	return 0
+}
+
+func writePolicy(t *testing.T, data, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(data, "policy", name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond for up to 15 s (the watcher looks every second):
+// a deadline for a hang, not a timing assertion.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// jtiOf reads a token's jti claim.
+func jtiOf(t *testing.T, token string) string {
+	t.Helper()
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ JTI string }
+	if err := json.Unmarshal(payload, &c); err != nil || c.JTI == "" {
+		t.Fatalf("token payload %s: no jti (%v)", payload, err)
+	}
+	return c.JTI
 }

@@ -13,7 +13,7 @@ import (
 
 // Authenticator turns a bearer token into a principal.
 type Authenticator interface {
-	Verify(token string) (auth.Principal, error)
+	VerifyContext(ctx context.Context, token string) (auth.Principal, error)
 }
 
 // Decider answers the policy question for one request. Any error is a deny.
@@ -33,7 +33,9 @@ type Deps struct {
 	Policy  Decider
 	Limiter ratelimit.Limiter
 	Log     RecordSink
-	Logger  *slog.Logger
+	// Revocations is the jti deny list; nil: an in-process one.
+	Revocations *Revocations
+	Logger      *slog.Logger
 	// Metrics is where the gateway's collectors live; nil makes a new set.
 	Metrics *Metrics
 }
@@ -45,6 +47,7 @@ type Gateway struct {
 	auth    Authenticator
 	policy  Decider
 	limiter ratelimit.Limiter
+	revoked *Revocations
 	preAuth *ratelimit.IPLimiter
 	proxy   http.Handler
 	reqLog  *requestLog
@@ -66,11 +69,15 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Revocations == nil {
+		d.Revocations = NewRevocations(nil, "", d.Logger)
+	}
 	g := &Gateway{
 		cfg:     cfg,
 		auth:    d.Auth,
 		policy:  d.Policy,
 		limiter: d.Limiter,
+		revoked: d.Revocations,
 		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
 		metrics: d.Metrics,
 		log:     d.Logger,
@@ -105,15 +112,23 @@ func (g *Gateway) Handler() http.Handler {
 	return g.guard(mux)
 }
 
+// PolicyAdmin is the policy engine as the admin API sees it.
+type PolicyAdmin interface {
+	Status() policy.Status
+	Propose(ctx context.Context, files map[string][]byte) (policy.Report, error)
+}
+
 // AdminHandler serves the admin listener: metrics for Prometheus and the
 // admin API, which requires a token the policy lets through.
-func (g *Gateway) AdminHandler(status func() policy.Status) http.Handler {
+func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", ok)
 	mux.Handle("GET /metrics", g.metrics.Handler())
-	if status != nil {
-		mux.Handle("GET /admin/policy", g.protect("admin", jsonHandler(func() any { return status() })))
+	if pol != nil {
+		mux.Handle("GET /admin/policy", g.protect("admin", jsonHandler(func() any { return pol.Status() })))
+		mux.Handle("PUT /admin/policy", g.protect("admin", g.putPolicy(pol)))
 	}
+	mux.Handle("PUT /admin/revocations/{jti}", g.protect("admin", http.HandlerFunc(g.putRevocation)))
 	mux.HandleFunc("/", notFound)
 	return securityHeaders(mux)
 }

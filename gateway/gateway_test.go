@@ -30,6 +30,8 @@ type stack struct {
 	signer *auth.Signer
 	sink   *memSink
 	gw     *gateway.Gateway
+	// decisions is the policy's decision log (its replay history).
+	decisions *policy.DecisionLog
 }
 
 // memSink records what the gateway hands to Kafka (the real producer is
@@ -72,7 +74,10 @@ func newStackWithSink(t testing.TB, cfg gateway.Config, limiter ratelimit.Limite
 	must(t, err)
 	signer, err := auth.LoadSigner(keys)
 	must(t, err)
-	engine, err := policy.NewEngine(context.Background(), pol, nil)
+	decisions, err := policy.NewDecisionLog(policy.DecisionLogConfig{}) // no file: the replay history only
+	must(t, err)
+	t.Cleanup(func() { decisions.Close() })
+	engine, err := policy.NewEngine(context.Background(), pol, nil, policy.WithDecisionLog(decisions))
 	must(t, err)
 	if cfg.Upstream == "" {
 		cfg.Upstream = fakeRecommender(t)
@@ -89,14 +94,14 @@ func newStackWithSink(t testing.TB, cfg gateway.Config, limiter ratelimit.Limite
 	must(t, err)
 
 	pub, adm := listen(t), listen(t)
-	srv, admSrv := gw.PublicServer(tlsConfig), gw.AdminServer(gw.AdminHandler(engine.Status))
+	srv, admSrv := gw.PublicServer(tlsConfig), gw.AdminServer(gw.AdminHandler(engine))
 	go func() { _ = gw.ServePublic(srv, pub) }()
 	go func() { _ = admSrv.Serve(adm) }()
 	t.Cleanup(func() { srv.Close(); admSrv.Close(); gw.Close() })
 	client := &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	return &stack{url: "https://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(),
-		client: client, signer: signer, gw: gw}
+		client: client, signer: signer, gw: gw, decisions: decisions}
 }
 
 // fakeRecommender answers like recommender/serve: 20 ids for any user.

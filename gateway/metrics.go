@@ -23,6 +23,7 @@ type Metrics struct {
 	upstreamErrors  prometheus.Counter
 	requestLog      *prometheus.CounterVec
 	connRejected    prometheus.Counter
+	policyEdits     *prometheus.CounterVec
 	LimiterDegraded prometheus.Gauge
 }
 
@@ -55,11 +56,14 @@ func NewMetrics() *Metrics {
 			[]string{"result"}),
 		connRejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_connections_rejected_total", Help: "Connections closed at accept for exceeding the per-IP cap."}),
+		policyEdits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelguard_policy_edits_total", Help: "Policy edits through the gate, by result (applied, rejected)."},
+			[]string{"result"}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -74,6 +78,10 @@ func (m *Metrics) Register(cs ...prometheus.Collector) error {
 	}
 	return nil
 }
+
+// PolicyEdit counts one edit through the gate (result "applied" or
+// "rejected"), for the parts that apply edits outside the admin API.
+func (m *Metrics) PolicyEdit(result string) { m.policyEdits.WithLabelValues(result).Inc() }
 
 // Handler serves the registry in Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

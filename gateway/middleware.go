@@ -73,7 +73,11 @@ func (g *Gateway) authenticate(r *http.Request) (auth.Principal, error) {
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	return g.auth.Verify(tok)
+	p, err := g.auth.VerifyContext(r.Context(), tok)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	return p, auth.CheckRevoked(r.Context(), g.revoked, p)
 }
 
 // limit applies the principal's tier. A limiter error never fails the

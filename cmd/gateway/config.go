@@ -32,6 +32,9 @@ type config struct {
 	KafkaBrokers        []string              `yaml:"kafka_brokers"`
 	KafkaEmbeddedListen string                `yaml:"kafka_embedded_listen"`
 	PolicyDir           string                `yaml:"policy_dir"`
+	JWKSURL             string                `yaml:"jwks_url"`
+	JWKSFile            string                `yaml:"jwks_file"`
+	DecisionsToKafka    bool                  `yaml:"decisions_to_kafka"`
 	MaxConnsPerIP       int                   `yaml:"max_conns_per_ip"`
 	PreAuth             *rateConfig           `yaml:"pre_auth"`
 	Tiers               map[string]rateConfig `yaml:"tiers"`
@@ -84,6 +87,7 @@ func applyEnv(c *config, getenv func(string) string) {
 	set(&c.RedisURL, "REELGUARD_REDIS_URL")
 	set(&c.KafkaEmbeddedListen, "REELGUARD_KAFKA_EMBEDDED_LISTEN")
 	set(&c.PolicyDir, "REELGUARD_POLICY_DIR")
+	set(&c.JWKSURL, "REELGUARD_JWKS_URL")
 	set(&c.LogLevel, "REELGUARD_LOG_LEVEL")
 	if v := getenv("REELGUARD_KAFKA_BROKERS"); v != "" {
 		c.KafkaBrokers = splitList(v)
@@ -142,7 +146,22 @@ func (c *config) finish() error {
 		_, port, _ := net.SplitHostPort(c.Listen)
 		c.Instance = host + ":" + port
 	}
+	if c.JWKSFile == "" {
+		c.JWKSFile = filepath.Join(c.Data, "keys", "jwks.json")
+	}
 	return nil
+}
+
+// stateDir is this instance's own state (decision log, later the spool and
+// replay windows), so replicas can share one data folder.
+func (c *config) stateDir() string {
+	safe := strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, c.Instance)
+	return filepath.Join(c.Data, "state", safe)
 }
 
 func (c *config) gateway() gateway.Config {

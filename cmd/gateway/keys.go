@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/reelguard/reelguard/auth"
@@ -88,13 +90,58 @@ func token(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	return err
 }
 
-func policyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) != 2 || args[0] != "check" {
-		return fmt.Errorf("%w: gateway policy check DIR", errUsage)
+// policyCmd runs the edit gate on a folder: `check` says whether it passes,
+// `diff` also lists the recorded decisions it would change. Both replay the
+// data folder's decision logs (every instance's).
+func policyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) < 2 || (args[0] != "check" && args[0] != "diff") {
+		return fmt.Errorf("%w: gateway policy check|diff DIR [--data DIR]", errUsage)
 	}
-	if err := policy.Check(ctx, args[1]); err != nil {
-		return fmt.Errorf("policy %s rejected: %w", args[1], err)
+	verb, dir := args[0], args[1]
+	fs := newFlagSet("policy "+verb, stderr)
+	data := fs.String("data", "", "data folder whose decision logs are replayed (default $REELGUARD_DATA or ./.reelguard)")
+	if err := parse(fs, args[2:]); err != nil {
+		return err
 	}
-	_, err := fmt.Fprintf(stdout, "policy %s: ok\n", args[1])
-	return err
+	records, err := recordedDecisions(dataDir(*data, getenv))
+	if err != nil {
+		return err
+	}
+	rep, err := policy.Diff(ctx, dir, records)
+	if err != nil {
+		return fmt.Errorf("policy %s rejected: %w", dir, err)
+	}
+	fmt.Fprintf(stdout, "policy %s: ok (revision %s; %d recorded decisions replayed, %d would change)\n",
+		dir, rep.Revision, rep.Replayed, len(rep.Changed))
+	if verb == "check" {
+		return nil
+	}
+	enc := json.NewEncoder(stdout)
+	for _, ch := range rep.Changed {
+		if err := enc.Encode(ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replayedDecisions is how many recorded decisions the gate replays.
+const replayedDecisions = 1000
+
+// recordedDecisions reads the newest decisions of every instance's log.
+func recordedDecisions(data string) ([]policy.DecisionRecord, error) {
+	logs, err := filepath.Glob(filepath.Join(data, "state", "*", decisionLogFile))
+	if err != nil {
+		return nil, err
+	}
+	var all []policy.DecisionRecord
+	for _, path := range logs {
+		recs, err := policy.ReadDecisionLog(path, replayedDecisions)
+		if err != nil {
+			return nil, fmt.Errorf("decision log %s: %w", path, err)
+		}
+		all = append(all, recs...)
+	}
+	slices.SortFunc(all, func(a, b policy.DecisionRecord) int { return a.Timestamp.Compare(b.Timestamp) })
+	return all[max(0, len(all)-replayedDecisions):], nil
 }

@@ -22,7 +22,8 @@ commands:
   keys    [--data DIR]                 make the JWT, event-signing and CA keys
   token   --sub ID --role ROLE [--ttl 1h] [--data DIR]
                                        mint a dev JWT and print it
-  policy  check DIR                    run the policy edit gate on DIR
+  policy  check DIR [--data DIR]       run the policy edit gate on DIR, replaying recorded decisions
+  policy  diff DIR [--data DIR]        the same, listing the recorded decisions DIR would change
 `
 
 // errUsage marks a command line that makes no sense; Main exits 2 for it.
@@ -43,7 +44,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	case "token":
 		err = token(rest, stdout, stderr, getenv)
 	case "policy":
-		err = policyCmd(ctx, rest, stdout, stderr)
+		err = policyCmd(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

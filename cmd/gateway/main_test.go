@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reelguard/reelguard/policy"
 )
 
 func TestTokenCommand(t *testing.T) {
@@ -61,5 +63,49 @@ func TestPolicyCheckCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := Main(context.Background(), []string{"policy", "check", dir}, &out, &errOut, envOf(nil)); code != 1 {
 		t.Errorf("policy check of a broken module: exit %d, want 1", code)
+	}
+}
+
+func TestPolicyDiffCommandReplaysRecordedDecisions(t *testing.T) {
+	ctx := context.Background()
+	data, live, edit := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, dir := range []string{live, edit} {
+		if _, err := policy.Seed(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logPath := filepath.Join(data, "state", "gw-1", decisionLogFile)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := policy.NewDecisionLog(policy.DecisionLogConfig{Path: logPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.NewEngine(ctx, live, nil, policy.WithDecisionLog(dl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"7", "8"} {
+		in := policy.Input{Principal: policy.Principal{Sub: sub, Role: "user"}, Method: "GET", Path: []string{"recommend", sub}, TargetUser: sub}
+		if d, err := engine.Decide(ctx, in); err != nil || !d.Allow {
+			t.Fatalf("decide %s: %+v %v", sub, d, err)
+		}
+	}
+	if err := dl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	veto := "package reelguard.authz\n\ndeny contains \"subject_suspended\" if input.principal.sub == \"7\"\n"
+	if err := os.WriteFile(filepath.Join(edit, "suspend.rego"), []byte(veto), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := Main(ctx, []string{"policy", "diff", edit, "--data", data}, &out, &errOut, envOf(nil)); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "2 recorded decisions replayed, 1 would change") ||
+		!strings.Contains(lines[1], `"subject_suspended"`) {
+		t.Errorf("policy diff printed %q", out.String())
 	}
 }

@@ -62,14 +62,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 
 // stack is a gateway with everything it was built from, ready to run.
 type stack struct {
-	cfg      config
-	log      *slog.Logger
-	gw       *gateway.Gateway
-	engine   *policy.Engine
-	producer *events.Producer
-	redis    redis.UniversalClient
-	public   *http.Server
-	admin    *http.Server
+	cfg       config
+	log       *slog.Logger
+	gw        *gateway.Gateway
+	engine    *policy.Engine
+	decisions *policy.DecisionLog
+	producer  *events.Producer
+	redis     redis.UniversalClient
+	public    *http.Server
+	admin     *http.Server
 }
 
 // assemble builds every part from c: keys first (made when missing), then
@@ -79,19 +80,18 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		return nil, err
 	}
 	keysDir := filepath.Join(c.Data, "keys")
-	if _, err := policy.Seed(c.PolicyDir); err != nil {
-		return nil, fmt.Errorf("seed policy: %w", err)
-	}
-	engine, err := policy.NewEngine(ctx, c.PolicyDir, log)
-	if err != nil {
-		return nil, fmt.Errorf("load policy: %w", err)
-	}
-	jwks, err := auth.LoadJWKS(filepath.Join(keysDir, "jwks.json"))
-	if err != nil {
+	s := &stack{cfg: c, log: log}
+	var err error
+	if s.producer, err = newProducer(c, keysDir, log); err != nil {
 		return nil, err
 	}
-	s := &stack{cfg: c, log: log, engine: engine}
-	if s.producer, err = newProducer(c, keysDir, log); err != nil {
+	if err := s.newPolicy(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	verifier, err := newVerifier(ctx, c, log)
+	if err != nil {
+		s.close()
 		return nil, err
 	}
 	metrics := gateway.NewMetrics()
@@ -105,8 +105,8 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		return nil, err
 	}
 	s.gw, err = gateway.New(c.gateway(), gateway.Deps{
-		Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}), Policy: engine,
-		Limiter: limiter, Log: s.producer, Logger: log, Metrics: metrics,
+		Auth: verifier, Policy: s.engine, Limiter: limiter, Log: s.producer, Logger: log, Metrics: metrics,
+		Revocations: gateway.NewRevocations(s.redis, "reelguard", log),
 	})
 	if err != nil {
 		s.close()
@@ -118,7 +118,7 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		return nil, err
 	}
 	s.public = s.gw.PublicServer(tlsConfig)
-	s.admin = s.gw.AdminServer(s.gw.AdminHandler(engine.Status))
+	s.admin = s.gw.AdminServer(s.gw.AdminHandler(s.engine))
 	return s, nil
 }
 
@@ -132,6 +132,62 @@ func newProducer(c config, keysDir string, log *slog.Logger) (*events.Producer, 
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	return p, nil
+}
+
+// newPolicy seeds the policy folder on first start and loads it, with a
+// decision log in this instance's state folder (and on Kafka when asked).
+func (s *stack) newPolicy(ctx context.Context) error {
+	c := s.cfg
+	if _, err := policy.Seed(c.PolicyDir); err != nil {
+		return fmt.Errorf("seed policy: %w", err)
+	}
+	if err := os.MkdirAll(c.stateDir(), 0o700); err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	dl := policy.DecisionLogConfig{Path: filepath.Join(c.stateDir(), decisionLogFile), Instance: c.Instance, Logger: s.log}
+	if c.DecisionsToKafka {
+		dl.Sinks = append(dl.Sinks, kafkaDecisions{s.producer})
+	}
+	var err error
+	if s.decisions, err = policy.NewDecisionLog(dl); err != nil {
+		return fmt.Errorf("decision log: %w", err)
+	}
+	if s.engine, err = policy.NewEngine(ctx, c.PolicyDir, s.log, policy.WithDecisionLog(s.decisions)); err != nil {
+		return fmt.Errorf("load policy: %w", err)
+	}
+	return nil
+}
+
+// policyChanged reports what the folder watcher did with an edit.
+func (s *stack) policyChanged(rep policy.Report, err error) {
+	if err != nil {
+		s.gw.Metrics().PolicyEdit("rejected")
+		s.log.Warn("policy edit rejected; the last good policy stays", "dir", s.cfg.PolicyDir, "err", err)
+		return
+	}
+	if rep.Applied {
+		s.gw.Metrics().PolicyEdit("applied")
+		s.log.Info("policy edit applied", "revision", rep.Revision, "previous", rep.Previous,
+			"replayed", rep.Replayed, "changed", len(rep.Changed))
+	}
+}
+
+// newVerifier verifies tokens against the JWKS URL when one is configured,
+// else the JWKS file (re-read when it changes, so keys rotate without a
+// restart).
+func newVerifier(ctx context.Context, c config, log *slog.Logger) (*auth.Verifier, error) {
+	cfg := auth.JWKSConfig{Logger: log}
+	var src *auth.JWKSProvider
+	var err error
+	if c.JWKSURL != "" {
+		src, err = auth.NewURLJWKS(ctx, c.JWKSURL, cfg)
+	} else {
+		src, err = auth.NewFileJWKS(c.JWKSFile, cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	return auth.NewVerifierFrom(src, auth.VerifierConfig{})
 }
 
 // producerCollectors report the request log's delivery as it happens.
@@ -196,6 +252,11 @@ func (s *stack) run(ctx context.Context) error {
 	var g run.Group
 	g.Add(func() error { return s.gw.ServePublic(s.public, pub) }, func(error) { shutdown(s.public) })
 	g.Add(func() error { return serveAdmin(s.admin, adm) }, func(error) { shutdown(s.admin) })
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	g.Add(func() error {
+		s.engine.Watch(watchCtx, time.Second, s.policyChanged)
+		return watchCtx.Err()
+	}, func(error) { stopWatch() })
 	g.Add(run.SignalHandler(ctx, os.Interrupt, syscall.SIGTERM))
 	err = g.Run()
 	if errors.Is(err, run.ErrSignal) {
@@ -221,6 +282,9 @@ func shutdown(srv *http.Server) {
 func (s *stack) close() {
 	if s.gw != nil {
 		_ = s.gw.Close()
+	}
+	if s.decisions != nil {
+		_ = s.decisions.Close()
 	}
 	if s.producer != nil {
 		_ = s.producer.Close()
