@@ -33,6 +33,8 @@ type Deps struct {
 	Policy  Decider
 	Limiter ratelimit.Limiter
 	Log     RecordSink
+	// Events takes POST /events durably; nil: the route answers 503.
+	Events EventSink
 	// Revocations is the jti deny list; nil: an in-process one.
 	Revocations *Revocations
 	Logger      *slog.Logger
@@ -48,6 +50,7 @@ type Gateway struct {
 	policy  Decider
 	limiter ratelimit.Limiter
 	revoked *Revocations
+	events  EventSink
 	preAuth *ratelimit.IPLimiter
 	proxy   http.Handler
 	reqLog  *requestLog
@@ -69,6 +72,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Events == nil {
+		d.Events = noEvents{}
+	}
 	if d.Revocations == nil {
 		d.Revocations = NewRevocations(nil, "", d.Logger)
 	}
@@ -78,6 +84,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		policy:  d.Policy,
 		limiter: d.Limiter,
 		revoked: d.Revocations,
+		events:  d.Events,
 		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
 		metrics: d.Metrics,
 		log:     d.Logger,
@@ -108,6 +115,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", ok)
 	mux.Handle("GET /recommend/{userid}", g.protect("recommend", http.HandlerFunc(g.recommend)))
 	mux.HandleFunc("/recommend/{userid}", methodNotAllowed)
+	mux.Handle("POST /events", g.protect("events", http.HandlerFunc(g.ingest)))
+	mux.HandleFunc("/events", methodNotAllowed)
 	mux.HandleFunc("/", notFound)
 	return g.guard(mux)
 }
@@ -151,4 +160,11 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 
 func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
+}
+
+// noEvents is the EventSink of a gateway built without one.
+type noEvents struct{}
+
+func (noEvents) Append(context.Context, string, []byte, []byte) error {
+	return errors.New("no event sink configured")
 }

@@ -67,6 +67,17 @@ func newStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter) *stac
 // newStackWithSink is newStack with the request log going to sink.
 func newStackWithSink(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter, sink gateway.RecordSink) *stack {
 	t.Helper()
+	return buildStack(t, cfg, limiter, sink, nil)
+}
+
+// newStackWithEvents is newStack with POST /events going to ev.
+func newStackWithEvents(t testing.TB, cfg gateway.Config, ev gateway.EventSink) *stack {
+	t.Helper()
+	return buildStack(t, cfg, nil, &memSink{}, ev)
+}
+
+func buildStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter, sink gateway.RecordSink, ev gateway.EventSink) *stack {
+	t.Helper()
 	dir := t.TempDir()
 	keys, ca, pol := filepath.Join(dir, "keys"), filepath.Join(dir, "ca"), filepath.Join(dir, "policy")
 	must(t, ensure(auth.EnsureKeys, keys), ensure(certs.EnsureCA, ca), ensure(policy.Seed, pol))
@@ -86,7 +97,7 @@ func newStackWithSink(t testing.TB, cfg gateway.Config, limiter ratelimit.Limite
 		limiter = ratelimit.NewLocal()
 	}
 	gw, err := gateway.New(cfg, gateway.Deps{Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}),
-		Policy: engine, Limiter: limiter, Log: sink})
+		Policy: engine, Limiter: limiter, Log: sink, Events: ev})
 	must(t, err)
 	tlsConfig, err := certs.ServerTLSConfig(ca, nil)
 	must(t, err)

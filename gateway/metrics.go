@@ -24,6 +24,7 @@ type Metrics struct {
 	requestLog      *prometheus.CounterVec
 	connRejected    prometheus.Counter
 	policyEdits     *prometheus.CounterVec
+	ingested        *prometheus.CounterVec
 	LimiterDegraded prometheus.Gauge
 }
 
@@ -59,11 +60,14 @@ func NewMetrics() *Metrics {
 		policyEdits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelguard_policy_edits_total", Help: "Policy edits through the gate, by result (applied, rejected)."},
 			[]string{"result"}),
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelguard_ingested_events_total", Help: "Events posted to /events, by result (accepted, rejected)."},
+			[]string{"result"}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
