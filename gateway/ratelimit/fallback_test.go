@@ -45,8 +45,8 @@ func (c *changeLog) get() []bool {
 func newTestFallback(primary Limiter, divisor int) (*Fallback, *fakeClock, *changeLog) {
 	clock := newFakeClock()
 	log := &changeLog{}
-	f := NewFallback(primary, newLocal(clock.Now), divisor, log.record)
-	f.now = clock.Now
+	f := NewFallbackWith(primary, newLocal(clock.Now), FallbackOptions{Replicas: divisor, Failures: 1, OnChange: log.record})
+	f.breaker.now = clock.Now
 	return f, clock, log
 }
 
@@ -154,8 +154,13 @@ func TestFallbackNilOnChange(t *testing.T) {
 	primary := &switchLimiter{}
 	primary.down.Store(true)
 	f := NewFallback(primary, NewLocal(), 0, nil)
-	if res := mustAllow(t, f, "k", Rate{PerSecond: 1, Burst: 1}); !res.Allowed || !f.Degraded() {
-		t.Fatalf("Allow = %+v degraded=%v", res, f.Degraded())
+	for i := range DefaultBreakerFailures {
+		if res := mustAllow(t, f, "k", Rate{PerSecond: 1, Burst: 1}); res.Allowed != (i == 0) {
+			t.Fatalf("call %d: Allow = %+v, want only the first allowed locally", i, res)
+		}
+	}
+	if !f.Degraded() {
+		t.Fatalf("not degraded after %d failures", DefaultBreakerFailures)
 	}
 }
 

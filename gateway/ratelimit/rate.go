@@ -3,6 +3,13 @@
 // per principal, a Fallback that keeps answering with a conservative local
 // limit while Redis is unreachable, and a cheap per-IP pre-auth limiter
 // (IPLimiter) that shields token verification from floods.
+//
+// Check (a Checker) is the request path's one Redis round trip after policy:
+// block list, jti revocation, the principal's limit and the anomaly counters
+// in one script call, with in-process copies (DenyList, cached denials) that
+// answer without Redis when they can. Memory is the same in process, and
+// NewRedisClient connects to one server, Sentinel or Cluster with timeouts fit
+// for the request path.
 package ratelimit
 
 import (

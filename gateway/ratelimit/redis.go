@@ -38,17 +38,41 @@ return {stored, now, 1}
 
 // Redis is a GCRA limiter whose state lives in Redis, so every gateway replica
 // spends from the same budget. One request is one script call on the
-// server's clock: replicas' clocks never need to agree.
+// server's clock: replicas' clocks never need to agree. Denials are cached
+// in process until the key's next request could be allowed (see overLimit),
+// and Check also reads the block and revocation lists (see Check and
+// DenyList for how IP blocks stay out of the round trip on Cluster).
 type Redis struct {
 	client redis.UniversalClient
 	prefix string
+	now    func() time.Time
+	denied *overLimit
+	deny   *DenyList
+	blocks blockSync
 }
 
-var _ Limiter = (*Redis)(nil)
+var (
+	_ Limiter = (*Redis)(nil)
+	_ Checker = (*Redis)(nil)
+)
 
-// NewRedis returns a limiter storing one key per limited key under prefix.
+// NewRedis returns a limiter storing one key per limited key under prefix
+// (which must not contain braces: they would move the Cluster hash tag).
 func NewRedis(c redis.UniversalClient, prefix string) *Redis {
-	return &Redis{client: c, prefix: prefix}
+	return &Redis{
+		client: c,
+		prefix: prefix,
+		now:    time.Now,
+		denied: newOverLimit(time.Now),
+		deny:   NewDenyList(),
+	}
+}
+
+// DenyList returns the in-process copy of the block and revocation lists;
+// give it to NewMemory for the Fallback's local side, so blocks still hold
+// while Redis is unreachable.
+func (l *Redis) DenyList() *DenyList {
+	return l.deny
 }
 
 // Key returns the Redis key holding key's TAT: "<prefix>:rl:{<key>}". The
@@ -64,6 +88,9 @@ func (l *Redis) Allow(ctx context.Context, key string, r Rate) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
 	}
+	if res, ok := l.denied.lookup(key); ok {
+		return res, nil
+	}
 	p := r.params(time.Microsecond)
 	vals, err := gcraScript.Run(ctx, l.client, []string{l.Key(key)},
 		p.interval.Microseconds(), p.tolerance.Microseconds()).Int64Slice()
@@ -73,13 +100,21 @@ func (l *Redis) Allow(ctx context.Context, key string, r Rate) (Result, error) {
 	if len(vals) != 3 {
 		return Result{}, fmt.Errorf("redis limiter: %w: %d values", ErrBadReply, len(vals))
 	}
+	return l.decide(key, p, vals[0], vals[1], vals[2])
+}
+
+// decide recomputes the script's GCRA decision in Go from the stored TAT and
+// the server time (µs), checks it agrees with the script's, and caches a
+// denial.
+func (l *Redis) decide(key string, p gcraParams, stored, now, allowed int64) (Result, error) {
 	var tat time.Time
-	if vals[0] > 0 {
-		tat = time.UnixMicro(vals[0])
+	if stored > 0 {
+		tat = time.UnixMicro(stored)
 	}
-	_, res := p.apply(tat, time.UnixMicro(vals[1]))
-	if res.Allowed != (vals[2] == 1) {
-		return Result{}, fmt.Errorf("redis limiter: %w: script allowed=%d", ErrBadReply, vals[2])
+	_, res := p.apply(tat, time.UnixMicro(now))
+	if res.Allowed != (allowed == 1) {
+		return Result{}, fmt.Errorf("redis limiter: %w: script allowed=%d", ErrBadReply, allowed)
 	}
+	l.denied.remember(key, res)
 	return res, nil
 }

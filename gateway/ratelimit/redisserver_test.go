@@ -29,7 +29,14 @@ var testRedis struct {
 	dir  string
 }
 
+// quietRedisLog drops go-redis's own log lines (dial failures the fault
+// tests cause on purpose); the tests assert on errors instead.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
 func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedisLog{})
 	code := m.Run()
 	stopTestRedis()
 	os.Exit(code)
@@ -50,11 +57,6 @@ func redisURL(tb testing.TB) string {
 }
 
 func startTestRedis() {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		testRedis.err = fmt.Errorf("redis-server not found: run `make test` (it installs and starts Redis) or set %s", testRedisEnv)
-		return
-	}
 	port, err := freePort()
 	if err != nil {
 		testRedis.err = err
@@ -64,16 +66,70 @@ func startTestRedis() {
 		testRedis.err = err
 		return
 	}
+	testRedis.cmd, testRedis.err = spawnRedis(port, testRedis.dir)
+	testRedis.url = "redis://127.0.0.1:" + port + "/0"
+	if testRedis.err == nil {
+		testRedis.err = waitForRedis(testRedis.url)
+	}
+}
+
+// spawnRedis starts a redis-server without persistence on a loopback port.
+func spawnRedis(port, dir string) (*exec.Cmd, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server not found: run `make test` (it installs and starts Redis) or set %s", testRedisEnv)
+	}
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", testRedis.dir)
+		"--dir", dir)
 	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
-		testRedis.err = fmt.Errorf("start redis-server: %w", err)
-		return
+		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
-	testRedis.cmd = cmd
-	testRedis.url = "redis://127.0.0.1:" + port + "/0"
-	testRedis.err = waitForRedis(testRedis.url)
+	return cmd, nil
+}
+
+// ownRedis is a redis-server of one test's own, which the test may stop,
+// restart or pause without disturbing others sharing testRedisEnv's server.
+type ownRedis struct {
+	tb   testing.TB
+	port string
+	dir  string
+	cmd  *exec.Cmd
+	URL  string
+}
+
+func startOwnRedis(tb testing.TB) *ownRedis {
+	tb.Helper()
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &ownRedis{tb: tb, port: port, dir: tb.TempDir(), URL: "redis://127.0.0.1:" + port + "/0"}
+	r.Start()
+	tb.Cleanup(r.Stop)
+	return r
+}
+
+// Start (re)starts the server on its port and waits until it answers.
+func (r *ownRedis) Start() {
+	r.tb.Helper()
+	cmd, err := spawnRedis(r.port, r.dir)
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	r.cmd = cmd
+	if err := waitForRedis(r.URL); err != nil {
+		r.tb.Fatal(err)
+	}
+}
+
+// Stop kills the server, as a crash would.
+func (r *ownRedis) Stop() {
+	if r.cmd != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
 }
 
 func freePort() (string, error) {

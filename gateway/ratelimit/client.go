@@ -1,0 +1,125 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrRedisURL is wrapped when NewRedisClient cannot use a URL.
+var ErrRedisURL = errors.New("bad redis url")
+
+// Request-path defaults for NewRedisClient: a Redis that does not answer
+// within tens of milliseconds is treated as down (the Fallback's breaker
+// takes over) rather than waited for.
+const (
+	DefaultRedisDialTimeout = 100 * time.Millisecond
+	DefaultRedisIOTimeout   = 50 * time.Millisecond
+	DefaultRedisPoolTimeout = 50 * time.Millisecond
+)
+
+// NewRedisClient connects to Redis as users run it, by URL:
+//
+//	redis://[user:pass@]host:port[/db]            one server (rediss:// for TLS, unix:// too)
+//	redis://host:port?master_name=mymaster        Sentinel: host is a sentinel; more with &addr=
+//	redis://host:port?addr=host2:port2            Cluster: two or more addresses
+//	redis+cluster://host:port                     Cluster from one seed address
+//
+// Any go-redis option may be given as a query parameter (dial_timeout=50ms,
+// pool_size=64, ...). Those not given get request-path values: dial
+// DefaultRedisDialTimeout, reads and writes DefaultRedisIOTimeout, pool wait
+// DefaultRedisPoolTimeout, no command retries (the breaker decides, a retry
+// only doubles the wait), one dial attempt, a pool of 10 per CPU capped at
+// twice that, and context deadlines honoured. Nothing is dialled yet.
+// Close the client when done.
+func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRedisURL, err)
+	}
+	q := u.Query()
+	switch {
+	case strings.HasSuffix(u.Scheme, "+cluster"):
+		u.Scheme = strings.TrimSuffix(u.Scheme, "+cluster")
+		return newClusterClient(u.String(), q)
+	case q.Has("master_name"):
+		o, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRedisURL, err)
+		}
+		clientOptions{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.MaxRetries, &o.DialerRetries, &o.PoolSize, &o.MaxActiveConns, &o.ContextTimeoutEnabled}.setDefaults(q)
+		return redis.NewFailoverClient(o), nil
+	case q.Has("addr"):
+		return newClusterClient(rawURL, q)
+	}
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRedisURL, err)
+	}
+	clientOptions{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+		&o.MaxRetries, &o.DialerRetries, &o.PoolSize, &o.MaxActiveConns, &o.ContextTimeoutEnabled}.setDefaults(q)
+	return redis.NewClient(o), nil
+}
+
+func newClusterClient(rawURL string, q url.Values) (redis.UniversalClient, error) {
+	o, err := redis.ParseClusterURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRedisURL, err)
+	}
+	clientOptions{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+		&o.MaxRetries, &o.DialerRetries, &o.PoolSize, &o.MaxActiveConns, &o.ContextTimeoutEnabled}.setDefaults(q)
+	return redis.NewClusterClient(o), nil
+}
+
+// clientOptions points at the fields NewRedisClient sets, in whichever
+// go-redis options struct the URL called for.
+type clientOptions struct {
+	dial, read, write, pool                   *time.Duration
+	retries, dialRetries, poolSize, maxActive *int
+	contextTimeouts                           *bool
+}
+
+// setDefaults gives each field its request-path default unless the URL's
+// query q set it.
+func (o clientOptions) setDefaults(q url.Values) {
+	pool := 10 * runtime.GOMAXPROCS(0)
+	durations := []struct {
+		name  string
+		field *time.Duration
+		value time.Duration
+	}{
+		{"dial_timeout", o.dial, DefaultRedisDialTimeout},
+		{"read_timeout", o.read, DefaultRedisIOTimeout},
+		{"write_timeout", o.write, DefaultRedisIOTimeout},
+		{"pool_timeout", o.pool, DefaultRedisPoolTimeout},
+	}
+	for _, d := range durations {
+		if !q.Has(d.name) {
+			*d.field = d.value
+		}
+	}
+	ints := []struct {
+		name  string
+		field *int
+		value int
+	}{
+		{"max_retries", o.retries, -1},
+		{"dialer_retries", o.dialRetries, 1},
+		{"pool_size", o.poolSize, pool},
+		{"max_active_conns", o.maxActive, 2 * pool},
+	}
+	for _, i := range ints {
+		if !q.Has(i.name) {
+			*i.field = i.value
+		}
+	}
+	if !q.Has("context_timeout_enabled") {
+		*o.contextTimeouts = true
+	}
+}

@@ -1,0 +1,73 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func TestNewRedisClientKinds(t *testing.T) {
+	pool := 10 * runtime.GOMAXPROCS(0)
+	cases := []struct {
+		url        string
+		cluster    bool
+		read, dial time.Duration
+		poolSize   int
+	}{
+		{"redis://127.0.0.1:6379/0", false, DefaultRedisIOTimeout, DefaultRedisDialTimeout, pool},
+		{"redis://127.0.0.1:6379?read_timeout=20ms&pool_size=7", false, 20 * time.Millisecond, DefaultRedisDialTimeout, 7},
+		{"redis://127.0.0.1:6379?master_name=mymaster&addr=127.0.0.1:26380", false, DefaultRedisIOTimeout, DefaultRedisDialTimeout, pool},
+		{"redis://127.0.0.1:7000?addr=127.0.0.1:7001&dial_timeout=1s", true, DefaultRedisIOTimeout, time.Second, pool},
+		{"redis+cluster://127.0.0.1:7000", true, DefaultRedisIOTimeout, DefaultRedisDialTimeout, pool},
+	}
+	for _, tc := range cases {
+		t.Run(tc.url, func(t *testing.T) {
+			c, err := NewRedisClient(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var got redis.Options
+			switch v := c.(type) {
+			case *redis.Client:
+				got = *v.Options()
+			case *redis.ClusterClient:
+				o := v.Options()
+				got = redis.Options{ReadTimeout: o.ReadTimeout, DialTimeout: o.DialTimeout, PoolSize: o.PoolSize,
+					MaxRetries: o.MaxRetries, ContextTimeoutEnabled: o.ContextTimeoutEnabled}
+			}
+			if _, isCluster := c.(*redis.ClusterClient); isCluster != tc.cluster {
+				t.Fatalf("client %T, want cluster %v", c, tc.cluster)
+			}
+			if got.ReadTimeout != tc.read || got.DialTimeout != tc.dial || got.PoolSize != tc.poolSize ||
+				got.MaxRetries > 0 || !got.ContextTimeoutEnabled { // go-redis turns -1 into 0 for one server
+				t.Fatalf("read %v dial %v pool %d retries %d ctx %v; want %v %v %d none true",
+					got.ReadTimeout, got.DialTimeout, got.PoolSize, got.MaxRetries, got.ContextTimeoutEnabled,
+					tc.read, tc.dial, tc.poolSize)
+			}
+		})
+	}
+}
+
+func TestNewRedisClientBadURL(t *testing.T) {
+	for _, u := range []string{"http://x", "redis://h:1?no_such_option=1", "redis+cluster://h:1?bogus=2", "::"} {
+		if _, err := NewRedisClient(u); !errors.Is(err, ErrRedisURL) {
+			t.Fatalf("NewRedisClient(%q) = %v, want ErrRedisURL", u, err)
+		}
+	}
+}
+
+func TestNewRedisClientWorks(t *testing.T) {
+	c, err := NewRedisClient(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
