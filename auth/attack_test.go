@@ -186,6 +186,9 @@ func (fx *attackFixture) attackCases(tb testing.TB) []attackCase {
 		{"JSON serialization", `{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`, ErrMalformed},
 		{"JWE (five segments)", valid + ".x.y", ErrMalformed},
 		{"padded segments", parts[0] + "=." + parts[1] + "." + parts[2], ErrMalformed},
+		{"line break in the signature", parts[0] + "." + parts[1] + "." + parts[2][:8] + "\n" + parts[2][8:], ErrMalformed},
+		// encoding/json binds "ſub" (long s) to sub; other parsers see no sub.
+		{"claim name folding to sub", ed(hdr(algEdDSA, fx.edKid), strings.Replace(strings.Replace(dupPayload, `"sub":"42",`, "", 1), `"sub"`, "\"\u017fub\"", 1)), ErrMalformed},
 	}
 }
 

@@ -85,7 +85,7 @@ func LoadJWKS(path string) (*JWKS, error) {
 // an exponent under 65537, a ROCA-weak modulus. A set with no usable key is an
 // error too.
 func ParseJWKS(data []byte) (*JWKS, error) {
-	if _, err := checkStrictJSON(data); err != nil {
+	if err := checkStrictJSON(data); err != nil {
 		return nil, fmt.Errorf("parse jwks: %w", err)
 	}
 	var set jwkSet

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -27,6 +25,9 @@ type jwsHeader struct {
 	Typ string `json:"typ"`
 }
 
+// jwsEncoding is base64url without padding, refusing stray bits.
+var jwsEncoding = base64.RawURLEncoding.Strict()
+
 // parseJWS splits a compact JWS (three base64url segments, unpadded, strict)
 // and checks its protected header: strict JSON, no crit, no key-bearing
 // headers, typ absent or a JWT type, kid a sane string.
@@ -34,18 +35,23 @@ func parseJWS(token string) (jws, error) {
 	if strings.Count(token, ".") != 2 {
 		return jws{}, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
 	}
+	if strings.ContainsAny(token, "\r\n") {
+		// The base64 decoder skips them, so a signature segment with a line
+		// break in it would still verify: another string, the same token.
+		return jws{}, fmt.Errorf("%w: line break in token", ErrMalformed)
+	}
 	h, rest, _ := strings.Cut(token, ".")
 	p, s, _ := strings.Cut(rest, ".")
-	enc := base64.RawURLEncoding.Strict()
-	rawHeader, err := enc.DecodeString(h)
+	buf := make([]byte, 0, jwsEncoding.DecodedLen(len(h))+jwsEncoding.DecodedLen(len(p))+jwsEncoding.DecodedLen(len(s)))
+	rawHeader, err := jwsEncoding.AppendDecode(buf, []byte(h))
 	if err != nil {
 		return jws{}, fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
-	payload, err := enc.DecodeString(p)
+	payload, err := jwsEncoding.AppendDecode(rawHeader[len(rawHeader):], []byte(p))
 	if err != nil {
 		return jws{}, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
-	sig, err := enc.DecodeString(s)
+	sig, err := jwsEncoding.AppendDecode(payload[len(payload):], []byte(s))
 	if err != nil {
 		return jws{}, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
@@ -57,24 +63,25 @@ func parseJWS(token string) (jws, error) {
 }
 
 func parseHeader(raw []byte) (jwsHeader, error) {
-	names, err := checkStrictJSON(raw)
+	var buf [8]member
+	members, err := strictObject(raw, nil, buf[:0])
 	if err != nil {
 		return jwsHeader{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
 	}
 	for _, name := range forbiddenHeaders {
-		if slices.Contains(names, name) {
+		if hasMember(members, name) {
 			return jwsHeader{}, fmt.Errorf("%w: %s header", ErrForbiddenHeader, name)
 		}
 	}
-	if slices.Contains(names, "crit") {
+	if hasMember(members, "crit") {
 		// We understand no extensions, so RFC 7515 §4.1.11 says reject.
 		return jwsHeader{}, fmt.Errorf("%w: crit header not supported", ErrMalformed)
 	}
-	var hdr jwsHeader
-	if err := json.Unmarshal(raw, &hdr); err != nil {
+	hdr, err := headerFields(members)
+	if err != nil {
 		return jwsHeader{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
 	}
-	if !jwtType(hdr.Typ, slices.Contains(names, "typ")) {
+	if !jwtType(hdr.Typ, hasMember(members, "typ")) {
 		return jwsHeader{}, fmt.Errorf("%w: typ %q is not a JWT access token type", ErrMalformed, hdr.Typ)
 	}
 	if hdr.Kid == "" {
@@ -84,6 +91,39 @@ func parseHeader(raw []byte) (jwsHeader, error) {
 		return jwsHeader{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return hdr, nil
+}
+
+// headerFields reads alg, kid and typ from a strictly checked header, as
+// json.Unmarshal into jwsHeader would: strict checking left no duplicate and
+// no case variant of these names.
+func headerFields(members []member) (jwsHeader, error) {
+	var hdr jwsHeader
+	for _, m := range members {
+		var field *string
+		switch string(m.name) {
+		case "alg":
+			field = &hdr.Alg
+		case "kid":
+			field = &hdr.Kid
+		case "typ":
+			field = &hdr.Typ
+		default:
+			continue
+		}
+		if err := jsonString(m.value, field); err != nil {
+			return jwsHeader{}, fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	return hdr, nil
+}
+
+func hasMember(members []member, name string) bool {
+	for _, m := range members {
+		if string(m.name) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // jwtType accepts typ absent, "JWT" or "at+jwt" (RFC 9068), with or without

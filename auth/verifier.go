@@ -2,10 +2,8 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -88,30 +86,6 @@ type Verifier struct {
 	maxLife   time.Duration // <= 0: no cap
 	cache     *tokenCache
 	now       func() time.Time
-}
-
-// claims are the claims a Reelguard token must carry.
-type claims struct {
-	jwt.RegisteredClaims
-	Role string `json:"role"`
-}
-
-// numericClaims must be JSON numbers (RFC 7519 NumericDate).
-var numericClaims = []string{"exp", "nbf", "iat"}
-
-// Validate is called by the jwt validator after the registered-claim checks.
-func (c claims) Validate() error {
-	var missing []string
-	if c.Subject == "" {
-		missing = append(missing, "sub")
-	}
-	if c.Role == "" {
-		missing = append(missing, "role")
-	}
-	if missing != nil {
-		return fmt.Errorf("%w: %s", jwt.ErrTokenRequiredClaimMissing, strings.Join(missing, ", "))
-	}
-	return nil
 }
 
 // NewVerifier returns a Verifier over a fixed key set. It is
@@ -250,19 +224,6 @@ func (v *Verifier) checkLifetime(c claims) error {
 		return fmt.Errorf("%w: lifetime %s exceeds %s", ErrInvalidClaims, life, v.maxLife)
 	}
 	return nil
-}
-
-// parseClaims decodes the payload strictly: one JSON object, no duplicate
-// names, NumericDates as numbers, claim types as declared.
-func parseClaims(payload []byte) (claims, error) {
-	if _, err := checkStrictJSONNumbers(payload, numericClaims); err != nil {
-		return claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
-	}
-	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
-	}
-	return c, nil
 }
 
 // classify maps a jwt validation error to our sentinel, keeping the cause.

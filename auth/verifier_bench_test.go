@@ -12,7 +12,7 @@ import (
 // Compare BenchmarkVerify/no-cache with BenchmarkBareJWT (the same token and
 // key through golang-jwt alone, no strict JSON, no header policy):
 //
-//	go test -run '^$' -bench 'Verify$|BareJWT' -benchmem -count 5 ./auth/
+//	go test -run '^$' -bench 'Verify$|BareJWT' -benchmem -count 6 -cpu 1 ./auth/
 func benchToken(b *testing.B) (testKeys, string, *JWKS) {
 	k := newTestKeys(b)
 	tok, err := k.signer.Mint("42", "user", time.Hour)

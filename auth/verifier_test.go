@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -318,9 +319,13 @@ func FuzzParseHeader(f *testing.F) {
 			}
 			return
 		}
-		names, err := checkStrictJSON(raw)
+		names, err := refStrictJSON(raw, nil)
 		if err != nil || checkKid(h.Kid) != nil {
 			t.Fatalf("accepted %q: kid %q, strict %v", raw, h.Kid, err)
+		}
+		var want jwsHeader
+		if err := json.Unmarshal(raw, &want); err != nil || h != want {
+			t.Fatalf("read %q as %+v, encoding/json reads %+v (%v)", raw, h, want, err)
 		}
 		for _, n := range append(forbiddenHeaders, "crit") {
 			if slices.Contains(names, n) {
