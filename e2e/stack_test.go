@@ -208,7 +208,7 @@ func TestStack(t *testing.T) {
 		user := uniqueUser()
 		tok := s.token(t, user, "user")
 		jti := jtiOf(t, tok)
-		req, _ := http.NewRequest(http.MethodPut, s.admins[0]+"/admin/revocations/"+jti, nil)
+		req, _ := http.NewRequest(http.MethodPut, s.admins[0]+"/admin/revocations/"+user+"/"+jti, nil)
 		req.Header.Set("Authorization", "Bearer "+s.token(t, "ops", "admin"))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != http.StatusNoContent {

@@ -20,6 +20,9 @@ var (
 	ErrBadSignature = errors.New("bad signature")
 	ErrReplay       = errors.New("replayed record")
 	ErrSkew         = errors.New("signature time too far from record time")
+	// ErrTimestampType: the record carries a producer (CreateTime)
+	// timestamp where the Verifier requires the broker's LogAppendTime.
+	ErrTimestampType = errors.New("record timestamp is not the broker's append time")
 )
 
 // DefaultMaxSkew is the allowed distance between sig-ts and the record's
@@ -31,7 +34,7 @@ const maxSigLen = 128
 
 // Reason returns a stable id for a verification error: "unsigned",
 // "malformed", "unknown_kid", "revoked_kid", "bad_signature", "replay",
-// "skew"; "invalid" for any other error and "" for nil.
+// "skew", "timestamp_type"; "invalid" for any other error and "" for nil.
 func Reason(err error) string {
 	switch {
 	case err == nil:
@@ -50,27 +53,52 @@ func Reason(err error) string {
 		return "replay"
 	case errors.Is(err, ErrSkew):
 		return "skew"
+	case errors.Is(err, ErrTimestampType):
+		return "timestamp_type"
 	}
 	return "invalid"
 }
 
 // Verifier checks signed records against a keyset and rejects replays.
 // Safe for concurrent use.
+//
+// The skew check compares sig-ts with the record's timestamp. Kafka (and
+// kfake, so bin/devbroker) keep the producer's CreateTime unless the topic
+// sets message.timestamp.type=LogAppendTime, and our Signer sets CreateTime
+// to sig-ts, so by default the check bounds only how stale a producer's
+// clock or a re-stamped record may be. With RequireLogAppendTime the
+// timestamp is the broker's own, and a replay older than maxSkew fails even
+// after the replay window forgot its producer.
 type Verifier struct {
-	keys    *Keyset
-	maxSkew time.Duration
-	replay  *replayGuard
+	keys          *Keyset
+	maxSkew       time.Duration
+	logAppendTime bool
+	replay        *replayGuard
+}
+
+// VerifierOption tunes a Verifier.
+type VerifierOption func(*Verifier)
+
+// RequireLogAppendTime rejects records whose timestamp is the producer's
+// (CreateTime) with ErrTimestampType: use it on topics configured with
+// message.timestamp.type=LogAppendTime.
+func RequireLogAppendTime() VerifierOption {
+	return func(v *Verifier) { v.logAppendTime = true }
 }
 
 // NewVerifier returns a Verifier for ks; maxSkew 0 means DefaultMaxSkew.
-func NewVerifier(ks *Keyset, maxSkew time.Duration) *Verifier {
+func NewVerifier(ks *Keyset, maxSkew time.Duration, opts ...VerifierOption) *Verifier {
 	if maxSkew <= 0 {
 		maxSkew = DefaultMaxSkew
 	}
 	if ks == nil {
 		ks = &Keyset{}
 	}
-	return &Verifier{keys: ks, maxSkew: maxSkew, replay: newReplayGuard(defaultMaxProducers)}
+	v := &Verifier{keys: ks, maxSkew: maxSkew, replay: newReplayGuard(defaultMaxProducers)}
+	for _, opt := range opts {
+		opt(v)
+	}
+	return v
 }
 
 // envelope is the parsed sig-* headers of one record.
@@ -84,35 +112,51 @@ type envelope struct {
 // Verify checks r's envelope: headers, key, signature, then time skew,
 // and last the replay window, which only authentic records may move.
 func (v *Verifier) Verify(r *kgo.Record) error {
+	env, err := v.check(r)
+	if err != nil {
+		return err
+	}
+	if !v.replay.accept(env.pid, env.seqNum) {
+		return replayErr(env)
+	}
+	return nil
+}
+
+func replayErr(env envelope) error {
+	return fmt.Errorf("%w: pid %s seq %d", ErrReplay, env.pid, env.seqNum)
+}
+
+// check is Verify without the replay window.
+func (v *Verifier) check(r *kgo.Record) (envelope, error) {
 	if r == nil {
-		return fmt.Errorf("%w: nil record", ErrMalformed)
+		return envelope{}, fmt.Errorf("%w: nil record", ErrMalformed)
 	}
 	env, err := parseEnvelope(r)
 	if err != nil {
-		return err
+		return env, err
 	}
 	key, ok := v.keys.keys[env.kid]
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: kid %s", ErrUnknownKey, quote(env.kid))
+		return env, fmt.Errorf("%w: kid %s", ErrUnknownKey, quote(env.kid))
 	case key.status == StatusRevoked:
-		return fmt.Errorf("%w: kid %s", ErrRevokedKey, quote(env.kid))
+		return env, fmt.Errorf("%w: kid %s", ErrRevokedKey, quote(env.kid))
 	}
 	msg, err := signedBytes(r.Topic, r.Key, r.Value, env.ts, env.pid, env.seq, env.kid)
 	if err != nil {
-		return err
+		return env, err
 	}
 	if !key.verify(msg, env.sig) {
-		return fmt.Errorf("%w: kid %s", ErrBadSignature, quote(env.kid))
+		return env, fmt.Errorf("%w: kid %s", ErrBadSignature, quote(env.kid))
+	}
+	if v.logAppendTime && r.Attrs.TimestampType() != 1 {
+		return env, ErrTimestampType
 	}
 	skew := time.Duration(env.tsMillis-r.Timestamp.UnixMilli()) * time.Millisecond
 	if skew > v.maxSkew || skew < -v.maxSkew {
-		return fmt.Errorf("%w: %v", ErrSkew, skew)
+		return env, fmt.Errorf("%w: %v", ErrSkew, skew)
 	}
-	if !v.replay.accept(env.pid, env.seqNum) {
-		return fmt.Errorf("%w: pid %s seq %d", ErrReplay, env.pid, env.seqNum)
-	}
-	return nil
+	return env, nil
 }
 
 func (k verifyKey) verify(msg, sig []byte) bool {

@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"net"
+
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/reelguard/reelguard/gateway/ratelimit"
 	"io"
 	"net/http"
 	"strings"
@@ -107,33 +110,95 @@ func policyFiles(w http.ResponseWriter, r *http.Request) (map[string][]byte, err
 	return files, nil
 }
 
-// Revocations last 24 hours unless ?ttl= says otherwise (up to 30 days): a
-// token lives at most as long as the verifier's maximum lifetime.
+// Revocations and blocks last 24 hours unless ?ttl= says otherwise (up to
+// 30 days; ttl=0 blocks until unblocked). A token lives at most as long as
+// the verifier's maximum lifetime, 24 hours by default.
 const (
-	defaultRevocationTTL = 24 * time.Hour
-	maxRevocationTTL     = 30 * 24 * time.Hour
+	defaultListTTL = 24 * time.Hour
+	maxListTTL     = 30 * 24 * time.Hour
 )
 
-// putRevocation puts a token id on the deny list: PUT /admin/revocations/{jti}.
-func (g *Gateway) putRevocation(w http.ResponseWriter, r *http.Request) {
-	jti, ttl := r.PathValue("jti"), defaultRevocationTTL
-	if v := r.URL.Query().Get("ttl"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > maxRevocationTTL {
-			writeError(w, http.StatusBadRequest, "bad_request", "ttl: want a duration up to 720h")
-			return
-		}
-		ttl = d
+// listTTL reads ?ttl=; zeroOK allows 0 (forever).
+func listTTL(r *http.Request, zeroOK bool) (time.Duration, error) {
+	v := r.URL.Query().Get("ttl")
+	if v == "" {
+		return defaultListTTL, nil
 	}
-	if jti == "" || len(jti) > 256 {
-		writeError(w, http.StatusBadRequest, "bad_request", "jti: want 1 to 256 characters")
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > maxListTTL || (d == 0 && !zeroOK) {
+		return 0, errors.New("ttl: want a duration up to 720h")
+	}
+	return d, nil
+}
+
+// putRevocation denies one token: PUT /admin/revocations/{sub}/{jti}.
+func (g *Gateway) putRevocation(w http.ResponseWriter, r *http.Request) {
+	sub, jti := r.PathValue("sub"), r.PathValue("jti")
+	ttl, err := listTTL(r, false)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if err := g.revoked.Revoke(r.Context(), jti, time.Now().Add(ttl)); err != nil {
+	if len(jti) > 256 || len(sub) > 256 {
+		writeError(w, http.StatusBadRequest, "bad_request", "sub and jti: at most 256 characters")
+		return
+	}
+	if err := g.checker.Revoke(r.Context(), sub, jti, time.Now().Add(ttl)); err != nil {
 		g.log.Error("revocation failed", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "revocation_failed", "the revocation could not be stored")
 		return
 	}
-	g.log.Info("token revoked", "jti", jti, "ttl", ttl)
+	g.log.Info("token revoked", "sub", sub, "jti", jti, "ttl", ttl)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// putBlock blocks an IP or a subject: PUT /admin/blocks/{ip|subject}/{value}.
+func (g *Gateway) putBlock(w http.ResponseWriter, r *http.Request) {
+	kind, value, ok := blockTarget(w, r)
+	if !ok {
+		return
+	}
+	ttl, err := listTTL(r, true)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if err := g.checker.Block(r.Context(), kind, value, ttl); err != nil {
+		g.log.Error("block failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "block_failed", "the block could not be stored")
+		return
+	}
+	g.log.Info("blocked", "kind", kind, "value", value, "ttl", ttl)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteBlock lifts a block: DELETE /admin/blocks/{ip|subject}/{value}.
+func (g *Gateway) deleteBlock(w http.ResponseWriter, r *http.Request) {
+	kind, value, ok := blockTarget(w, r)
+	if !ok {
+		return
+	}
+	if err := g.checker.Unblock(r.Context(), kind, value); err != nil {
+		g.log.Error("unblock failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "block_failed", "the block could not be lifted")
+		return
+	}
+	g.log.Info("unblocked", "kind", kind, "value", value)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// blockTarget validates the {kind}/{value} of a block route.
+func blockTarget(w http.ResponseWriter, r *http.Request) (kind, value string, ok bool) {
+	kind, value = r.PathValue("kind"), r.PathValue("value")
+	switch {
+	case kind == ratelimit.KindIP && net.ParseIP(value) == nil:
+		writeError(w, http.StatusBadRequest, "bad_request", "not an IP address")
+	case kind == ratelimit.KindSubject && (value == "" || len(value) > 256):
+		writeError(w, http.StatusBadRequest, "bad_request", "subject: 1 to 256 characters")
+	case kind != ratelimit.KindIP && kind != ratelimit.KindSubject:
+		writeError(w, http.StatusNotFound, "not_found", "no such route")
+	default:
+		return kind, value, true
+	}
+	return "", "", false
 }

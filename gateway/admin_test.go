@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reelguard/reelguard/gateway"
 )
@@ -50,10 +47,10 @@ func TestRevokedTokenIs401(t *testing.T) {
 	if code, _, _ := s.get(t, s.url+"/recommend/42", user); code != http.StatusOK {
 		t.Fatalf("before revocation: %d", code)
 	}
-	if code, body := s.put(t, s.admin+"/admin/revocations/"+jtiOf(t, user), user, "", ""); code != http.StatusForbidden {
+	if code, body := s.put(t, s.admin+"/admin/revocations/42/"+jtiOf(t, user), user, "", ""); code != http.StatusForbidden {
 		t.Errorf("a user revoking tokens: %d %s, want 403", code, body)
 	}
-	if code, body := s.put(t, s.admin+"/admin/revocations/"+jtiOf(t, user)+"?ttl=1h", admin, "", ""); code != http.StatusNoContent {
+	if code, body := s.put(t, s.admin+"/admin/revocations/42/"+jtiOf(t, user)+"?ttl=1h", admin, "", ""); code != http.StatusNoContent {
 		t.Fatalf("revoke: %d %s", code, body)
 	}
 	code, h, body := s.get(t, s.url+"/recommend/42", user)
@@ -65,21 +62,45 @@ func TestRevokedTokenIs401(t *testing.T) {
 	}
 }
 
-func TestRevocationsKeepALocalCopyWhenRedisIsDown(t *testing.T) {
-	dead := listen(t)
-	addr := dead.Addr().String()
-	dead.Close()
-	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
-	t.Cleanup(func() { c.Close() })
-	r := gateway.NewRevocations(c, "test", nil)
-	if err := r.Revoke(context.Background(), "jti-1", time.Now().Add(time.Hour)); err == nil {
-		t.Error("Revoke with Redis down reported success")
-	}
-	for jti, want := range map[string]bool{"jti-1": true, "jti-2": false} {
-		got, err := r.Revoked(context.Background(), jti)
-		if err != nil || got != want {
-			t.Errorf("Revoked(%s) = %v, %v; want %v from the local copy", jti, got, err, want)
+func TestBlocks(t *testing.T) {
+	s := newStack(t, gateway.Config{}, nil)
+	user, admin := s.token(t, "42", "user"), s.token(t, "ops", "admin")
+	expect := func(what string, wantCode int, wantReason string) {
+		t.Helper()
+		code, h, body := s.get(t, s.url+"/recommend/42", user)
+		if code != wantCode || (wantReason != "" && errorReason(t, h, body) != wantReason) {
+			t.Errorf("%s: %d %s, want %d %s", what, code, body, wantCode, wantReason)
 		}
+	}
+	for _, tc := range []struct{ path, reason string }{
+		{"/admin/blocks/subject/42", "subject_blocked"},
+		{"/admin/blocks/ip/127.0.0.1", "ip_blocked"},
+	} {
+		if code, body := s.put(t, s.admin+tc.path+"?ttl=1h", admin, "", ""); code != http.StatusNoContent {
+			t.Fatalf("PUT %s: %d %s", tc.path, code, body)
+		}
+		expect("after PUT "+tc.path, http.StatusForbidden, tc.reason)
+		_, _, list := s.get(t, s.admin+"/admin/blocks", admin)
+		if !strings.Contains(list, strings.TrimPrefix(tc.path, "/admin/blocks/subject/")) && !strings.Contains(list, "127.0.0.1") {
+			t.Errorf("GET /admin/blocks = %s, lacks %s", list, tc.path)
+		}
+		req, _ := http.NewRequest(http.MethodDelete, s.admin+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := s.client.Do(req)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE %s: %d", tc.path, resp.StatusCode)
+		}
+		expect("after DELETE "+tc.path, http.StatusOK, "")
+	}
+	for path, want := range map[string]int{"/admin/blocks/ip/not-an-ip": 400, "/admin/blocks/host/x": 404, "/admin/blocks/subject/42?ttl=1y": 400} {
+		if code, _ := s.put(t, s.admin+path, admin, "", ""); code != want {
+			t.Errorf("PUT %s: %d, want %d", path, code, want)
+		}
+	}
+	if code, _ := s.put(t, s.admin+"/admin/blocks/subject/43", user, "", ""); code != http.StatusForbidden {
+		t.Errorf("a user blocking: %d, want 403", code)
 	}
 }
 

@@ -26,18 +26,18 @@ type RecordSink interface {
 	Send(topic string, key, value []byte) bool
 }
 
-// Deps are the parts the gateway composes. Auth, Policy and Limiter are
-// required; Log may be nil (no request log).
+// Deps are the parts the gateway composes. Auth and Policy are required;
+// Log may be nil (no request log).
 type Deps struct {
-	Auth    Authenticator
-	Policy  Decider
-	Limiter ratelimit.Limiter
-	Log     RecordSink
+	Auth   Authenticator
+	Policy Decider
+	// Guard decides blocks, revocation and the principal's limit after
+	// policy; nil: an in-process one (NewMemoryGuard).
+	Guard Guard
+	Log   RecordSink
 	// Events takes POST /events durably; nil: the route answers 503.
 	Events EventSink
-	// Revocations is the jti deny list; nil: an in-process one.
-	Revocations *Revocations
-	Logger      *slog.Logger
+	Logger *slog.Logger
 	// Metrics is where the gateway's collectors live; nil makes a new set.
 	Metrics *Metrics
 }
@@ -48,8 +48,7 @@ type Gateway struct {
 	cfg     Config
 	auth    Authenticator
 	policy  Decider
-	limiter ratelimit.Limiter
-	revoked *Revocations
+	checker Guard
 	events  EventSink
 	preAuth *ratelimit.IPLimiter
 	proxy   http.Handler
@@ -63,8 +62,8 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Auth == nil || d.Policy == nil || d.Limiter == nil {
-		return nil, errors.New("gateway: auth, policy and limiter are required")
+	if d.Auth == nil || d.Policy == nil {
+		return nil, errors.New("gateway: auth and policy are required")
 	}
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
@@ -75,15 +74,14 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.Events == nil {
 		d.Events = noEvents{}
 	}
-	if d.Revocations == nil {
-		d.Revocations = NewRevocations(nil, "", d.Logger)
+	if d.Guard == nil {
+		d.Guard = NewMemoryGuard()
 	}
 	g := &Gateway{
 		cfg:     cfg,
 		auth:    d.Auth,
 		policy:  d.Policy,
-		limiter: d.Limiter,
-		revoked: d.Revocations,
+		checker: d.Guard,
 		events:  d.Events,
 		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
 		metrics: d.Metrics,
@@ -134,10 +132,13 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 	mux.HandleFunc("GET /healthz", ok)
 	mux.Handle("GET /metrics", g.metrics.Handler())
 	if pol != nil {
-		mux.Handle("GET /admin/policy", g.protect("admin", jsonHandler(func() any { return pol.Status() })))
-		mux.Handle("PUT /admin/policy", g.protect("admin", g.putPolicy(pol)))
+		mux.Handle("GET /admin/policy", g.protectAdmin(jsonHandler(func() any { return pol.Status() })))
+		mux.Handle("PUT /admin/policy", g.protectAdmin(g.putPolicy(pol)))
 	}
-	mux.Handle("PUT /admin/revocations/{jti}", g.protect("admin", http.HandlerFunc(g.putRevocation)))
+	mux.Handle("PUT /admin/revocations/{sub}/{jti}", g.protectAdmin(http.HandlerFunc(g.putRevocation)))
+	mux.Handle("GET /admin/blocks", g.protectAdmin(jsonHandler(func() any { return g.checker.Blocks() })))
+	mux.Handle("PUT /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.putBlock)))
+	mux.Handle("DELETE /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.deleteBlock)))
 	mux.HandleFunc("/", notFound)
 	return securityHeaders(mux)
 }

@@ -56,18 +56,18 @@ func (s *memSink) all() []record {
 	return append([]record(nil), s.records...)
 }
 
-func newStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter) *stack {
+func newStack(t testing.TB, cfg gateway.Config, guard gateway.Guard) *stack {
 	t.Helper()
 	sink := &memSink{}
-	s := newStackWithSink(t, cfg, limiter, sink)
+	s := newStackWithSink(t, cfg, guard, sink)
 	s.sink = sink
 	return s
 }
 
 // newStackWithSink is newStack with the request log going to sink.
-func newStackWithSink(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter, sink gateway.RecordSink) *stack {
+func newStackWithSink(t testing.TB, cfg gateway.Config, guard gateway.Guard, sink gateway.RecordSink) *stack {
 	t.Helper()
-	return buildStack(t, cfg, limiter, sink, nil)
+	return buildStack(t, cfg, guard, sink, nil)
 }
 
 // newStackWithEvents is newStack with POST /events going to ev.
@@ -76,7 +76,7 @@ func newStackWithEvents(t testing.TB, cfg gateway.Config, ev gateway.EventSink) 
 	return buildStack(t, cfg, nil, &memSink{}, ev)
 }
 
-func buildStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter, sink gateway.RecordSink, ev gateway.EventSink) *stack {
+func buildStack(t testing.TB, cfg gateway.Config, guard gateway.Guard, sink gateway.RecordSink, ev gateway.EventSink) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	keys, ca, pol := filepath.Join(dir, "keys"), filepath.Join(dir, "ca"), filepath.Join(dir, "policy")
@@ -93,11 +93,8 @@ func buildStack(t testing.TB, cfg gateway.Config, limiter ratelimit.Limiter, sin
 	if cfg.Upstream == "" {
 		cfg.Upstream = fakeRecommender(t)
 	}
-	if limiter == nil {
-		limiter = ratelimit.NewLocal()
-	}
 	gw, err := gateway.New(cfg, gateway.Deps{Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}),
-		Policy: engine, Limiter: limiter, Log: sink, Events: ev})
+		Policy: engine, Guard: guard, Log: sink, Events: ev})
 	must(t, err)
 	tlsConfig, err := certs.ServerTLSConfig(ca, nil)
 	must(t, err)

@@ -25,6 +25,7 @@ type Metrics struct {
 	connRejected    prometheus.Counter
 	policyEdits     *prometheus.CounterVec
 	ingested        *prometheus.CounterVec
+	blocked         *prometheus.CounterVec
 	LimiterDegraded prometheus.Gauge
 }
 
@@ -49,7 +50,7 @@ func NewMetrics() *Metrics {
 			Name: "reelguard_rate_limited_total", Help: "Requests refused with 429, by stage (ip, principal)."},
 			[]string{"stage"}),
 		limiterErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "reelguard_limiter_errors_total", Help: "Limiter calls that failed and let the request through."}),
+			Name: "reelguard_limiter_errors_total", Help: "Requests the guard could not judge (refused)."}),
 		upstreamErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_upstream_errors_total", Help: "Proxied requests that failed upstream."}),
 		requestLog: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -63,11 +64,14 @@ func NewMetrics() *Metrics {
 		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelguard_ingested_events_total", Help: "Events posted to /events, by result (accepted, rejected)."},
 			[]string{"result"}),
+		blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelguard_blocked_requests_total", Help: "Requests refused by the block list, by kind (ip, subject)."},
+			[]string{"kind"}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

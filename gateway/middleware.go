@@ -39,6 +39,17 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 // protect authenticates, authorizes and rate-limits a route, in DESIGN.md's
 // order, before handing the request on.
 func (g *Gateway) protect(route string, next http.Handler) http.Handler {
+	return g.authorized(route, true, next)
+}
+
+// protectAdmin is protect for the loopback admin API: authentication and
+// policy, but neither the block list nor the rate limit, so no block can
+// lock the operator out of lifting it.
+func (g *Gateway) protectAdmin(next http.Handler) http.Handler {
+	return g.authorized("admin", false, next)
+}
+
+func (g *Gateway) authorized(route string, guarded bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := g.authenticate(r)
 		if err != nil {
@@ -61,7 +72,7 @@ func (g *Gateway) protect(route string, next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, reason, "not allowed")
 			return
 		}
-		if !g.limit(w, r, p, d.Obligations.Tier) {
+		if guarded && !g.limit(w, r, p, d.Obligations.Tier) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
@@ -73,33 +84,39 @@ func (g *Gateway) authenticate(r *http.Request) (auth.Principal, error) {
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	p, err := g.auth.VerifyContext(r.Context(), tok)
-	if err != nil {
-		return auth.Principal{}, err
-	}
-	return p, auth.CheckRevoked(r.Context(), g.revoked, p)
+	return g.auth.VerifyContext(r.Context(), tok)
 }
 
-// limit applies the principal's tier. A limiter error never fails the
-// request: the limiter itself degrades to an in-process limit and says so.
+// limit makes the guard's decision for an authorized request: the IP and
+// subject block lists, jti revocation and the principal's tier, in one
+// Redis round trip when Redis is configured. Redis trouble never fails the
+// request: the guard answers from its in-process fallback and says so.
 func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, p auth.Principal, tier string) bool {
 	rate, ok := g.cfg.Tiers[tier]
 	if !ok {
 		rate = g.cfg.Tiers["user"]
 	}
-	res, err := g.limiter.Allow(r.Context(), "sub:"+p.Subject, rate)
-	if err != nil {
+	v, err := g.checker.Check(r.Context(), ratelimit.Request{Subject: p.Subject, IP: clientIP(r), JTI: p.TokenID, Rate: rate})
+	switch {
+	case err != nil: // a request the guard cannot judge (no subject): refuse
 		g.metrics.limiterErrors.Inc()
-		g.log.Warn("rate limiter failed; letting the request through", "err", err)
+		g.log.Error("guard refused to judge a request", "err", err, "principal", p)
+		writeError(w, http.StatusForbidden, "unjudgeable", "not allowed")
+	case v.Revoked:
+		g.metrics.authFailures.WithLabelValues("token_revoked").Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="reelguard", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "token_revoked", "authentication required")
+	case v.Blocked != "":
+		g.metrics.blocked.WithLabelValues(v.Blocked).Inc()
+		writeError(w, http.StatusForbidden, v.Blocked+"_blocked", "not allowed")
+	case !v.Limit.Allowed:
+		g.metrics.rateLimited.WithLabelValues("principal").Inc()
+		tooMany(w, v.Limit, "rate_limited")
+	default:
+		v.Limit.SetHeaders(w.Header())
 		return true
 	}
-	res.SetHeaders(w.Header())
-	if !res.Allowed {
-		g.metrics.rateLimited.WithLabelValues("principal").Inc()
-		tooMany(w, res, "rate_limited")
-		return false
-	}
-	return true
+	return false
 }
 
 func policyInput(r *http.Request, p auth.Principal) policy.Input {

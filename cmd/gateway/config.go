@@ -35,6 +35,8 @@ type config struct {
 	JWKSURL             string                `yaml:"jwks_url"`
 	JWKSFile            string                `yaml:"jwks_file"`
 	DecisionsToKafka    bool                  `yaml:"decisions_to_kafka"`
+	Replicas            int                   `yaml:"replicas"`
+	LimiterFailClosed   bool                  `yaml:"limiter_fail_closed"`
 	MaxConnsPerIP       int                   `yaml:"max_conns_per_ip"`
 	PreAuth             *rateConfig           `yaml:"pre_auth"`
 	Tiers               map[string]rateConfig `yaml:"tiers"`
@@ -54,6 +56,7 @@ func defaultConfig() config {
 		RecommenderListen:   "127.0.0.1:8082",
 		KafkaEmbeddedListen: "127.0.0.1:9092",
 		LogLevel:            "info",
+		Replicas:            1,
 	}
 }
 
@@ -145,6 +148,9 @@ func (c *config) finish() error {
 		host, _ := os.Hostname()
 		_, port, _ := net.SplitHostPort(c.Listen)
 		c.Instance = host + ":" + port
+	}
+	if c.Replicas < 1 {
+		return fmt.Errorf("%w: replicas must be at least 1", errUsage)
 	}
 	if c.JWKSFile == "" {
 		c.JWKSFile = filepath.Join(c.Data, "keys", "jwks.json")

@@ -69,6 +69,7 @@ type stack struct {
 	decisions *policy.DecisionLog
 	producer  *events.Producer
 	redis     redis.UniversalClient
+	limits    *ratelimit.Redis // nil without Redis
 	public    *http.Server
 	admin     *http.Server
 }
@@ -99,14 +100,13 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		s.close()
 		return nil, err
 	}
-	limiter, err := s.newLimiter(c, metrics, log)
+	guard, err := s.newGuard(c, metrics, log)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	s.gw, err = gateway.New(c.gateway(), gateway.Deps{
-		Auth: verifier, Policy: s.engine, Limiter: limiter, Log: s.producer, Logger: log, Metrics: metrics,
-		Revocations: gateway.NewRevocations(s.redis, "reelguard", log),
+		Auth: verifier, Policy: s.engine, Guard: guard, Log: s.producer, Logger: log, Metrics: metrics,
 	})
 	if err != nil {
 		s.close()
@@ -206,34 +206,40 @@ func producerCollectors(p *events.Producer) []prometheus.Collector {
 	}
 }
 
-// newLimiter shares limits through Redis when a URL is configured, falling
-// back to an in-process limit (and saying so) while Redis is unreachable.
-func (s *stack) newLimiter(c config, m *gateway.Metrics, log *slog.Logger) (ratelimit.Limiter, error) {
+// newGuard shares limits, blocks and revocations through Redis when a URL
+// is configured (one round trip per request), falling back to in-process
+// limits at limit ÷ replicas, and saying so, while Redis is unreachable.
+func (s *stack) newGuard(c config, m *gateway.Metrics, log *slog.Logger) (gateway.Guard, error) {
 	if c.RedisURL == "" {
-		return ratelimit.NewLocal(), nil
+		return gateway.NewMemoryGuard(), nil
 	}
-	opts, err := redis.ParseURL(c.RedisURL)
+	client, err := ratelimit.NewRedisClient(c.RedisURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, err
 	}
-	opts.DialTimeout = 200 * time.Millisecond
-	opts.ReadTimeout = 100 * time.Millisecond
-	opts.WriteTimeout = 100 * time.Millisecond
-	opts.MaxRetries = 0
-	opts.DialerRetries = 1
-	opts.PoolTimeout = 100 * time.Millisecond
-	s.redis = redis.NewClient(opts)
-	onChange := func(degraded bool) {
-		if degraded {
-			m.LimiterDegraded.Set(1)
-			log.Warn("redis unreachable: in-process rate limits in use")
-			return
-		}
-		m.LimiterDegraded.Set(0)
-		log.Info("redis reachable again: shared rate limits in use")
-	}
-	return ratelimit.NewFallback(ratelimit.NewRedis(s.redis, "reelguard"), ratelimit.NewLocal(), 1, onChange), nil
+	s.redis = client
+	redis.SetLogger(quietRedis{})
+	s.limits = ratelimit.NewRedis(client, "reelguard")
+	fallback := ratelimit.NewFallbackWith(s.limits, ratelimit.NewMemory(s.limits.DenyList()), ratelimit.FallbackOptions{
+		Replicas: c.Replicas, FailClosed: c.LimiterFailClosed,
+		OnChange: func(degraded bool) {
+			if degraded {
+				m.LimiterDegraded.Set(1)
+				log.Warn("redis unreachable: in-process limits, local block and revocation lists in use", "replicas", c.Replicas)
+				return
+			}
+			m.LimiterDegraded.Set(0)
+			log.Info("redis reachable again: shared limits in use")
+		},
+	})
+	return gateway.NewRedisGuard(s.limits, fallback), nil
 }
+
+// quietRedis drops go-redis's own log lines: the guard reports Redis
+// trouble once, as a metric and a log line of ours, not per dial.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // run serves the public and admin listeners until ctx ends, a signal
 // arrives or either server fails; then it stops both.
@@ -252,6 +258,10 @@ func (s *stack) run(ctx context.Context) error {
 	var g run.Group
 	g.Add(func() error { return s.gw.ServePublic(s.public, pub) }, func(error) { shutdown(s.public) })
 	g.Add(func() error { return serveAdmin(s.admin, adm) }, func(error) { shutdown(s.admin) })
+	if s.limits != nil {
+		syncCtx, stopSync := context.WithCancel(ctx)
+		g.Add(func() error { return s.limits.Run(syncCtx) }, func(error) { stopSync() })
+	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	g.Add(func() error {
 		s.engine.Watch(watchCtx, time.Second, s.policyChanged)
