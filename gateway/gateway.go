@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/reelguard/reelguard/auth"
+	"github.com/reelguard/reelguard/events"
 	"github.com/reelguard/reelguard/gateway/ratelimit"
 	"github.com/reelguard/reelguard/policy"
 )
@@ -166,6 +167,6 @@ func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 // noEvents is the EventSink of a gateway built without one.
 type noEvents struct{}
 
-func (noEvents) Append(context.Context, string, []byte, []byte) error {
+func (noEvents) AppendBatch(context.Context, []events.Record) error {
 	return errors.New("no event sink configured")
 }

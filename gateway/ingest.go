@@ -15,10 +15,11 @@ import (
 	"github.com/reelguard/reelguard/events"
 )
 
-// EventSink takes an ingested event durably: when Append returns nil the
-// event is on disk or on the broker, and the client may be told so.
+// EventSink takes ingested events durably and all or none: when
+// AppendBatch returns nil every record is on disk or on the broker, and the
+// client may be told so.
 type EventSink interface {
-	Append(ctx context.Context, topic string, key, value []byte) error
+	AppendBatch(ctx context.Context, records []events.Record) error
 }
 
 // Ingest limits.
@@ -57,14 +58,18 @@ func (g *Gateway) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply := ingestReply{Accepted: []int{}, Rejected: bad}
+	records := make([]events.Record, len(lines))
+	for i, l := range lines {
+		records[i] = events.Record{Topic: ingestTopic, Key: []byte(l.user), Value: []byte(l.text)}
+	}
+	if err := g.events.AppendBatch(r.Context(), records); err != nil {
+		g.log.Error("ingest: events not stored", "err", err)
+		reply.Error, reply.Reason = "events could not be stored; none was accepted: retry", "events_unavailable"
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, reply)
+		return
+	}
 	for _, l := range lines {
-		if err := g.events.Append(r.Context(), ingestTopic, []byte(l.user), []byte(l.text)); err != nil {
-			g.log.Error("ingest: event not stored", "err", err)
-			reply.Error, reply.Reason = "events could not be stored; retry the ones not accepted", "events_unavailable"
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusServiceUnavailable, reply)
-			return
-		}
 		reply.Accepted = append(reply.Accepted, l.index)
 	}
 	g.metrics.ingested.WithLabelValues("accepted").Add(float64(len(reply.Accepted)))

@@ -15,23 +15,25 @@ import (
 )
 
 // memEvents is a durable sink standing in for the spooling producer (which
-// events/ tests against a broker); failAfter > 0 fails from that append on.
+// events/ tests against a broker); full refuses every batch.
 type memEvents struct {
-	mu        sync.Mutex
-	lines     []string
-	failAfter int
+	mu    sync.Mutex
+	lines []string
+	full  bool
 }
 
-func (m *memEvents) Append(_ context.Context, topic string, key, value []byte) error {
+func (m *memEvents) AppendBatch(_ context.Context, records []events.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.failAfter > 0 && len(m.lines) >= m.failAfter {
+	if m.full {
 		return errors.New("spool full")
 	}
-	if topic != "movielog" {
-		return errors.New("wrong topic " + topic)
+	for _, r := range records {
+		if r.Topic != "movielog" {
+			return errors.New("wrong topic " + r.Topic)
+		}
+		m.lines = append(m.lines, string(r.Value))
 	}
-	m.lines = append(m.lines, string(value))
 	return nil
 }
 
@@ -119,10 +121,10 @@ func TestIngestJSON(t *testing.T) {
 }
 
 func TestIngestRefusals(t *testing.T) {
-	s, tok := newIngestStack(t, &memEvents{failAfter: 1})
+	s, tok := newIngestStack(t, &memEvents{full: true})
 	line := "2026-11-25T10:00:00,42,GET /create_account\n"
-	if code, a := s.post(t, tok, "text/plain", line+line); code != http.StatusServiceUnavailable || len(a.Accepted) != 1 {
-		t.Errorf("sink full after one: %d %+v, want 503 listing the one accepted", code, a)
+	if code, a := s.post(t, tok, "text/plain", line+line); code != http.StatusServiceUnavailable || len(a.Accepted) != 0 {
+		t.Errorf("sink full: %d %+v, want 503 with none accepted", code, a)
 	}
 	if code, _ := s.post(t, s.token(t, "42", "user"), "text/plain", line); code != http.StatusForbidden {
 		t.Errorf("a user posting events: %d, want 403", code)

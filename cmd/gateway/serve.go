@@ -106,7 +106,7 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		return nil, err
 	}
 	s.gw, err = gateway.New(c.gateway(), gateway.Deps{
-		Auth: verifier, Policy: s.engine, Guard: guard, Log: s.producer, Logger: log, Metrics: metrics,
+		Auth: verifier, Policy: s.engine, Guard: guard, Log: s.producer, Events: s.producer, Logger: log, Metrics: metrics,
 	})
 	if err != nil {
 		s.close()
@@ -127,11 +127,33 @@ func newProducer(c config, keysDir string, log *slog.Logger) (*events.Producer, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := events.NewProducer(events.ProducerConfig{Brokers: c.KafkaBrokers, Signer: signer, Logger: log})
+	p, err := events.NewProducer(events.ProducerConfig{
+		Brokers: c.KafkaBrokers, Signer: signer, Logger: log,
+		SpoolDir: filepath.Join(c.stateDir(), "spool"), OnState: spoolReporter(log),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	return p, nil
+}
+
+// spoolReporter says when the broker is lost or found and when the spool
+// fills: events wait on disk meanwhile, and none is lost.
+func spoolReporter(log *slog.Logger) func(events.State) {
+	return func(st events.State) {
+		attrs := []any{"broker_up", st.BrokerUp, "spool_bytes", st.SpoolBytes, "spool_max_bytes", st.SpoolMaxBytes,
+			"spool_records", st.SpoolRecords}
+		switch {
+		case st.Level == events.SpoolFull:
+			log.Error("event spool full: new events are refused (503) until the broker drains it", attrs...)
+		case st.Level == events.SpoolHigh:
+			log.Warn("event spool nearly full", attrs...)
+		case !st.BrokerUp:
+			log.Warn("kafka unreachable: events spool to disk and are sent when it returns", attrs...)
+		default:
+			log.Info("kafka reachable: spooled events are being sent", attrs...)
+		}
+	}
 }
 
 // newPolicy seeds the policy folder on first start and loads it, with a
@@ -196,13 +218,25 @@ func producerCollectors(p *events.Producer) []prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(get(p.Stats())) })
 	}
+	gauge := func(name, help string, get func(events.ProducerStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return get(p.Stats()) })
+	}
 	return []prometheus.Collector{
 		counter("reelguard_events_sent_total", "Records the broker acknowledged.",
 			func(s events.ProducerStats) uint64 { return s.Sent }),
 		counter("reelguard_events_failed_total", "Records the broker did not take before the delivery timeout.",
 			func(s events.ProducerStats) uint64 { return s.Failed }),
-		counter("reelguard_events_dropped_total", "Records dropped because the producer's queue was full.",
+		counter("reelguard_events_dropped_total", "Best-effort records (the request log) dropped: queue or spool full.",
 			func(s events.ProducerStats) uint64 { return s.Dropped }),
+		counter("reelguard_events_refused_total", "Durable appends refused because the spool was full (answered 503).",
+			func(s events.ProducerStats) uint64 { return s.Refused }),
+		gauge("reelguard_events_spool_bytes", "Bytes of events waiting in the disk spool.",
+			func(s events.ProducerStats) float64 { return float64(s.SpoolBytes) }),
+		gauge("reelguard_events_spool_records", "Events waiting in the disk spool.",
+			func(s events.ProducerStats) float64 { return float64(s.SpoolRecords) }),
+		gauge("reelguard_events_broker_up", "1 while the Kafka broker takes records.",
+			func(s events.ProducerStats) float64 { return map[bool]float64{true: 1}[s.BrokerUp] }),
 	}
 }
 
