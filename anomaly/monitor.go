@@ -1,0 +1,119 @@
+package anomaly
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config gathers the detectors' settings, as a config file's "anomaly"
+// section. The zero value works.
+type Config struct {
+	Extraction ExtractionConfig
+	DoS        DoSConfig
+	Signature  SignatureConfig
+	Poisoning  PoisoningConfig
+	// Shadow makes every detector report without acting: decisions carry
+	// their alerts (action none, the would-be action in evidence
+	// "shadow_action") but no action and no block.
+	Shadow bool
+	// Now is the clock Suspicion reads. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the defaults spelled out.
+func DefaultConfig() Config {
+	return Config{
+		Extraction: ExtractionConfig{}.withDefaults(),
+		DoS:        DoSConfig{}.withDefaults(),
+		Signature:  SignatureConfig{}.withDefaults(),
+		Poisoning:  PoisoningConfig{}.withDefaults(),
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	for _, err := range []error{c.Extraction.Validate(), c.DoS.Validate(), c.Poisoning.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Monitor holds the four detectors and answers the policy's suspicion
+// question. Safe for concurrent use.
+type Monitor struct {
+	Extraction *Extraction
+	DoS        *DoS
+	Signature  *Signature
+	Poisoning  *Poisoning
+
+	shadow bool
+	now    func() time.Time
+}
+
+// NewMonitor builds the detectors from cfg.
+func NewMonitor(cfg Config) (*Monitor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("anomaly monitor: %w", err)
+	}
+	m := &Monitor{Signature: NewSignature(cfg.Signature), shadow: cfg.Shadow, now: cfg.Now}
+	var err error
+	if m.Extraction, err = NewExtraction(cfg.Extraction); err != nil {
+		return nil, err
+	}
+	if m.DoS, err = NewDoS(cfg.DoS); err != nil {
+		return nil, err
+	}
+	if m.Poisoning, err = NewPoisoning(cfg.Poisoning); err != nil {
+		return nil, err
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	return m, nil
+}
+
+// ObserveRequest feeds the extraction detector (before proxying).
+func (m *Monitor) ObserveRequest(r RecRequest) Decision {
+	return m.shadowed(m.Extraction.Observe(r))
+}
+
+// ObserveHit feeds the flood detector (once the status is known).
+func (m *Monitor) ObserveHit(h Hit) Decision { return m.shadowed(m.DoS.Observe(h)) }
+
+// ObserveRejection feeds the signature detector.
+func (m *Monitor) ObserveRejection(r Rejection) Decision { return m.Signature.Observe(r) }
+
+// ObserveRating feeds the poisoning detector.
+func (m *Monitor) ObserveRating(r Rating) Verdict { return m.Poisoning.Observe(r) }
+
+// shadowed strips the action and block from d in shadow mode.
+func (m *Monitor) shadowed(d Decision) Decision {
+	if !m.shadow {
+		return d
+	}
+	if d.Alert != nil {
+		a := d.Alert.clone()
+		a.Evidence["shadow_action"] = string(a.Action)
+		a.Action = ActionNone
+		d.Alert = &a
+	}
+	return Decision{Action: ActionNone, Alert: d.Alert}
+}
+
+// Suspicion is the policy input's "suspicion" object for a principal and
+// client address: {"extraction": bool, "dos": bool, "score": float}, the
+// score in [0, 1] being the nearer either detector is to its threshold.
+// Two map lookups; in shadow mode the flags stay false.
+func (m *Monitor) Suspicion(principal string, ip netip.Addr) map[string]any {
+	now := m.now()
+	ea, es := m.Extraction.flagged(principal, now)
+	da, ds := m.DoS.flagged(ip, now)
+	return map[string]any{
+		"extraction": !m.shadow && ea != ActionNone,
+		"dos":        !m.shadow && da != ActionNone,
+		"score":      max(es, ds),
+	}
+}
