@@ -265,6 +265,22 @@ func TestStack(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &e); code != http.StatusServiceUnavailable || err != nil || e.Reason != "upstream_unavailable" {
 			t.Errorf("%d %q, want 503 upstream_unavailable", code, body)
 		}
+		// The failure is an upstream alert on the admin API and on Kafka.
+		req, _ := http.NewRequest(http.MethodGet, s.admins[0]+"/admin/alerts", nil)
+		req.Header.Set("Authorization", "Bearer "+s.token(t, "ops", "admin"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var alerts []struct{ ID, Kind string }
+		if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil || len(alerts) == 0 || alerts[0].Kind != "upstream" {
+			t.Fatalf("/admin/alerts = %+v (%v), want the upstream alert first", alerts, err)
+		}
+		eventually(t, "the upstream alert on security-alerts", func() bool {
+			out, _ := exec.Command("kcat", "-C", "-b", brokers, "-t", "security-alerts", "-o", "beginning", "-e", "-q").Output()
+			return strings.Contains(string(out), `"id":"`+alerts[0].ID+`"`)
+		})
 	})
 }
 

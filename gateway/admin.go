@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/gateway/ratelimit"
 	"io"
 	"net/http"
@@ -61,6 +62,7 @@ func (g *Gateway) putPolicy(pol PolicyAdmin) http.Handler {
 		if err != nil {
 			g.metrics.policyEdits.WithLabelValues("rejected").Inc()
 			g.log.Warn("policy edit rejected; the last good policy stays", "err", err)
+			g.PolicyAlert(policy.Report{}, err, "admin api")
 			status := http.StatusUnprocessableEntity
 			if errors.Is(err, policy.ErrBadFileName) {
 				status = http.StatusBadRequest
@@ -70,6 +72,7 @@ func (g *Gateway) putPolicy(pol PolicyAdmin) http.Handler {
 		}
 		g.metrics.policyEdits.WithLabelValues("applied").Inc()
 		g.log.Info("policy edit applied", "revision", rep.Revision, "previous", rep.Previous, "changed", len(rep.Changed))
+		g.PolicyAlert(rep, nil, "admin api")
 		answer := policyAnswer{Report: rep, ChangedCount: len(rep.Changed)}
 		answer.Changed = answer.Changed[:min(len(answer.Changed), maxChangesShown)]
 		writeJSON(w, http.StatusOK, answer)
@@ -201,4 +204,17 @@ func blockTarget(w http.ResponseWriter, r *http.Request) (kind, value string, ok
 		return kind, value, true
 	}
 	return "", "", false
+}
+
+// PolicyAlert raises the policy alert for an edit, applied or rejected, from
+// the admin API or the folder watcher (source).
+func (g *Gateway) PolicyAlert(rep policy.Report, err error, source string) {
+	a := anomaly.Alert{Kind: anomaly.KindPolicy, Severity: anomaly.SeverityInfo, Action: anomaly.ActionNone,
+		Evidence: map[string]any{"source": source, "revision": rep.Revision, "previous": rep.Previous,
+			"replayed": rep.Replayed, "changed": len(rep.Changed)}}
+	if err != nil {
+		a.Severity = anomaly.SeverityWarning
+		a.Evidence = map[string]any{"source": source, "error": err.Error(), "outcome": "rejected; the last good policy stays"}
+	}
+	g.raise(a)
 }

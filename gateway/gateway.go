@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/auth"
 	"github.com/reelguard/reelguard/events"
 	"github.com/reelguard/reelguard/gateway/ratelimit"
@@ -36,6 +37,8 @@ type Deps struct {
 	// policy; nil: an in-process one (NewMemoryGuard).
 	Guard Guard
 	Log   RecordSink
+	// Alerts is where the gateway raises alerts; nil: a new hub.
+	Alerts *anomaly.Hub
 	// Events takes POST /events durably; nil: the route answers 503.
 	Events EventSink
 	Logger *slog.Logger
@@ -50,6 +53,7 @@ type Gateway struct {
 	auth    Authenticator
 	policy  Decider
 	checker Guard
+	alerts  *anomaly.Hub
 	events  EventSink
 	preAuth *ratelimit.IPLimiter
 	proxy   http.Handler
@@ -75,6 +79,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.Events == nil {
 		d.Events = noEvents{}
 	}
+	if d.Alerts == nil {
+		d.Alerts = anomaly.NewHub(anomaly.HubConfig{Logger: d.Logger})
+	}
 	if d.Guard == nil {
 		d.Guard = NewMemoryGuard()
 	}
@@ -83,13 +90,14 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		auth:    d.Auth,
 		policy:  d.Policy,
 		checker: d.Guard,
+		alerts:  d.Alerts,
 		events:  d.Events,
 		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
 		metrics: d.Metrics,
 		log:     d.Logger,
 	}
 	g.reqLog = newRequestLog(d.Log, cfg, g.metrics, d.Logger)
-	proxy, err := newProxy(cfg, g.metrics, d.Logger)
+	proxy, err := newProxy(cfg, g.metrics, d.Logger, g.upstreamFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +145,8 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 		mux.Handle("PUT /admin/policy", g.protectAdmin(g.putPolicy(pol)))
 	}
 	mux.Handle("PUT /admin/revocations/{sub}/{jti}", g.protectAdmin(http.HandlerFunc(g.putRevocation)))
+	mux.Handle("GET /admin/alerts", g.protectAdmin(jsonHandler(func() any { return g.alerts.Recent(0) })))
+	mux.Handle("GET /admin/alerts/stream", g.protectAdmin(http.HandlerFunc(g.alertStream)))
 	mux.Handle("GET /admin/blocks", g.protectAdmin(jsonHandler(func() any { return g.checker.Blocks() })))
 	mux.Handle("PUT /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.putBlock)))
 	mux.Handle("DELETE /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.deleteBlock)))
@@ -169,4 +179,11 @@ type noEvents struct{}
 
 func (noEvents) AppendBatch(context.Context, []events.Record) error {
 	return errors.New("no event sink configured")
+}
+
+// upstreamFailed raises the upstream alert (folded by the hub while the
+// failures continue).
+func (g *Gateway) upstreamFailed(err error) {
+	g.raise(anomaly.Alert{Kind: anomaly.KindUpstream, Severity: anomaly.SeverityWarning, Action: anomaly.ActionNone,
+		Evidence: map[string]any{"error": err.Error()}})
 }

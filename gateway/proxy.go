@@ -21,7 +21,7 @@ const (
 // newProxy builds the reverse proxy to the retrieval service. Every failure
 // (refused connection, timeout, a 5xx) becomes a 503 with a JSON error that
 // names no internal address.
-func newProxy(cfg Config, m *Metrics, log *slog.Logger) (http.Handler, error) {
+func newProxy(cfg Config, m *Metrics, log *slog.Logger, failed func(error)) (http.Handler, error) {
 	up, err := url.Parse(cfg.Upstream)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
@@ -56,6 +56,7 @@ func newProxy(cfg Config, m *Metrics, log *slog.Logger) (http.Handler, error) {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			m.upstreamErrors.Inc()
 			log.Warn("upstream failed", "err", err, "path", r.URL.Path)
+			failed(err)
 			writeError(w, http.StatusServiceUnavailable, "upstream_unavailable", "recommendation service unavailable")
 		},
 	}

@@ -36,6 +36,7 @@ type config struct {
 	JWKSFile            string                `yaml:"jwks_file"`
 	DecisionsToKafka    bool                  `yaml:"decisions_to_kafka"`
 	Replicas            int                   `yaml:"replicas"`
+	AlertWebhookURL     string                `yaml:"alert_webhook_url"`
 	LimiterFailClosed   bool                  `yaml:"limiter_fail_closed"`
 	MaxConnsPerIP       int                   `yaml:"max_conns_per_ip"`
 	PreAuth             *rateConfig           `yaml:"pre_auth"`
@@ -91,6 +92,7 @@ func applyEnv(c *config, getenv func(string) string) {
 	set(&c.KafkaEmbeddedListen, "REELGUARD_KAFKA_EMBEDDED_LISTEN")
 	set(&c.PolicyDir, "REELGUARD_POLICY_DIR")
 	set(&c.JWKSURL, "REELGUARD_JWKS_URL")
+	set(&c.AlertWebhookURL, "REELGUARD_ALERT_WEBHOOK_URL")
 	set(&c.LogLevel, "REELGUARD_LOG_LEVEL")
 	if v := getenv("REELGUARD_KAFKA_BROKERS"); v != "" {
 		c.KafkaBrokers = splitList(v)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/auth"
 	"github.com/reelguard/reelguard/certs"
 	"github.com/reelguard/reelguard/events"
@@ -67,6 +69,7 @@ type stack struct {
 	gw        *gateway.Gateway
 	engine    *policy.Engine
 	decisions *policy.DecisionLog
+	alerts    *anomaly.Hub
 	producer  *events.Producer
 	redis     redis.UniversalClient
 	limits    *ratelimit.Redis // nil without Redis
@@ -81,9 +84,13 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		return nil, err
 	}
 	keysDir := filepath.Join(c.Data, "keys")
-	s := &stack{cfg: c, log: log}
+	s := &stack{cfg: c, log: log, alerts: anomaly.NewHub(anomaly.HubConfig{Logger: log})}
 	var err error
-	if s.producer, err = newProducer(c, keysDir, log); err != nil {
+	if s.producer, err = newProducer(c, keysDir, log, s.alerts); err != nil {
+		return nil, err
+	}
+	if err := s.addAlertSinks(); err != nil {
+		s.close()
 		return nil, err
 	}
 	if err := s.newPolicy(ctx); err != nil {
@@ -107,6 +114,7 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 	}
 	s.gw, err = gateway.New(c.gateway(), gateway.Deps{
 		Auth: verifier, Policy: s.engine, Guard: guard, Log: s.producer, Events: s.producer, Logger: log, Metrics: metrics,
+		Alerts: s.alerts,
 	})
 	if err != nil {
 		s.close()
@@ -122,14 +130,14 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 	return s, nil
 }
 
-func newProducer(c config, keysDir string, log *slog.Logger) (*events.Producer, error) {
+func newProducer(c config, keysDir string, log *slog.Logger, alerts *anomaly.Hub) (*events.Producer, error) {
 	signer, err := events.LoadSigner(keysDir)
 	if err != nil {
 		return nil, err
 	}
 	p, err := events.NewProducer(events.ProducerConfig{
 		Brokers: c.KafkaBrokers, Signer: signer, Logger: log,
-		SpoolDir: filepath.Join(c.stateDir(), "spool"), OnState: spoolReporter(log),
+		SpoolDir: filepath.Join(c.stateDir(), "spool"), OnState: spoolReporter(log, alerts),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
@@ -138,22 +146,65 @@ func newProducer(c config, keysDir string, log *slog.Logger) (*events.Producer, 
 }
 
 // spoolReporter says when the broker is lost or found and when the spool
-// fills: events wait on disk meanwhile, and none is lost.
-func spoolReporter(log *slog.Logger) func(events.State) {
+// fills (events wait on disk meanwhile, and none is lost), in the log and
+// as an events alert.
+func spoolReporter(log *slog.Logger, alerts *anomaly.Hub) func(events.State) {
 	return func(st events.State) {
 		attrs := []any{"broker_up", st.BrokerUp, "spool_bytes", st.SpoolBytes, "spool_max_bytes", st.SpoolMaxBytes,
 			"spool_records", st.SpoolRecords}
+		a := anomaly.Alert{Kind: anomaly.KindEvents, Severity: anomaly.SeverityWarning, Action: anomaly.ActionDegraded,
+			Evidence: map[string]any{"broker_up": st.BrokerUp, "spool_bytes": st.SpoolBytes,
+				"spool_max_bytes": st.SpoolMaxBytes, "spool_records": st.SpoolRecords}}
 		switch {
 		case st.Level == events.SpoolFull:
 			log.Error("event spool full: new events are refused (503) until the broker drains it", attrs...)
+			a.Severity = anomaly.SeverityCritical
 		case st.Level == events.SpoolHigh:
 			log.Warn("event spool nearly full", attrs...)
 		case !st.BrokerUp:
 			log.Warn("kafka unreachable: events spool to disk and are sent when it returns", attrs...)
 		default:
 			log.Info("kafka reachable: spooled events are being sent", attrs...)
+			a.Severity, a.Action = anomaly.SeverityInfo, anomaly.ActionNone
+		}
+		if _, _, err := alerts.Raise(a); err != nil {
+			log.Error("events alert not raised", "err", err)
 		}
 	}
+}
+
+// addAlertSinks sends alerts to Kafka, and to an Alertmanager when
+// alert_webhook_url is set.
+func (s *stack) addAlertSinks() error {
+	if err := s.alerts.AddSink("kafka", alertsToKafka(s.producer)); err != nil {
+		return err
+	}
+	if s.cfg.AlertWebhookURL == "" {
+		return nil
+	}
+	hook, err := anomaly.NewWebhookSink(s.cfg.AlertWebhookURL, nil)
+	if err != nil {
+		return fmt.Errorf("alert_webhook_url: %w", err)
+	}
+	return s.alerts.AddSink("webhook", hook)
+}
+
+// securityAlertsTopic carries every alert as JSON.
+const securityAlertsTopic = "security-alerts"
+
+// alertsToKafka sends alerts to the security-alerts topic (best effort: an
+// alert about Kafka itself cannot wait on Kafka).
+func alertsToKafka(p *events.Producer) anomaly.Sink {
+	return anomaly.SinkFunc(func(_ context.Context, a anomaly.Alert) error {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if !p.Send(securityAlertsTopic, []byte(a.Kind), b) {
+			return errors.New("security-alerts: producer queue full")
+		}
+		return nil
+	})
 }
 
 // newPolicy seeds the policy folder on first start and loads it, with a
@@ -182,6 +233,9 @@ func (s *stack) newPolicy(ctx context.Context) error {
 
 // policyChanged reports what the folder watcher did with an edit.
 func (s *stack) policyChanged(rep policy.Report, err error) {
+	if err != nil || rep.Applied {
+		s.gw.PolicyAlert(rep, err, "policy folder")
+	}
 	if err != nil {
 		s.gw.Metrics().PolicyEdit("rejected")
 		s.log.Warn("policy edit rejected; the last good policy stays", "dir", s.cfg.PolicyDir, "err", err)
@@ -257,13 +311,18 @@ func (s *stack) newGuard(c config, m *gateway.Metrics, log *slog.Logger) (gatewa
 	fallback := ratelimit.NewFallbackWith(s.limits, ratelimit.NewMemory(s.limits.DenyList()), ratelimit.FallbackOptions{
 		Replicas: c.Replicas, FailClosed: c.LimiterFailClosed,
 		OnChange: func(degraded bool) {
+			a := anomaly.Alert{Kind: anomaly.KindLimiter, Severity: anomaly.SeverityInfo, Action: anomaly.ActionNone,
+				Evidence: map[string]any{"redis": "reachable", "replicas": c.Replicas}}
 			if degraded {
 				m.LimiterDegraded.Set(1)
 				log.Warn("redis unreachable: in-process limits, local block and revocation lists in use", "replicas", c.Replicas)
-				return
+				a.Severity, a.Action = anomaly.SeverityWarning, anomaly.ActionDegraded
+				a.Evidence["redis"], a.Evidence["fallback"] = "unreachable", "in-process limit ÷ replicas"
+			} else {
+				m.LimiterDegraded.Set(0)
+				log.Info("redis reachable again: shared limits in use")
 			}
-			m.LimiterDegraded.Set(0)
-			log.Info("redis reachable again: shared limits in use")
+			go func() { _, _, _ = s.alerts.Raise(a) }() // OnChange must stay quick
 		},
 	})
 	return gateway.NewRedisGuard(s.limits, fallback), nil
@@ -329,6 +388,11 @@ func (s *stack) close() {
 	}
 	if s.decisions != nil {
 		_ = s.decisions.Close()
+	}
+	if s.alerts != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.alerts.Close(ctx)
+		cancel()
 	}
 	if s.producer != nil {
 		_ = s.producer.Close()
