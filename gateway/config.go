@@ -27,6 +27,10 @@ type Config struct {
 	Tiers map[string]ratelimit.Rate
 	// MaxConnsPerIP caps concurrent connections from one client IP. Default 256.
 	MaxConnsPerIP int
+	// MaxInFlight bounds the requests served at once; past it requests are
+	// shed with 503 and Retry-After, those without a token first (they may
+	// use only three quarters of it). Default 1024.
+	MaxInFlight int
 	// RequestLogTopic is where answered recommendation requests are logged.
 	// Default "recommendations".
 	RequestLogTopic string
@@ -81,6 +85,9 @@ func (c *Config) Validate() error {
 	if c.MaxConnsPerIP == 0 {
 		c.MaxConnsPerIP = 256
 	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 1024
+	}
 	if c.RequestLogTopic == "" {
 		c.RequestLogTopic = "recommendations"
 	}
@@ -103,8 +110,8 @@ func (c *Config) check() error {
 	if c.PreAuth.PerSecond <= 0 || c.PreAuth.Burst <= 0 {
 		errs = append(errs, errors.New("pre-auth limit: rate and burst must be positive"))
 	}
-	if c.MaxConnsPerIP < 0 || c.RequestLogBuffer < 0 {
-		errs = append(errs, errors.New("max_conns_per_ip and request_log_buffer must be positive"))
+	if c.MaxConnsPerIP < 0 || c.RequestLogBuffer < 0 || c.MaxInFlight < 0 {
+		errs = append(errs, errors.New("max_conns_per_ip, max_in_flight and request_log_buffer must be positive"))
 	}
 	return errors.Join(errs...)
 }

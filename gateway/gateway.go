@@ -56,6 +56,7 @@ type Gateway struct {
 	alerts  *anomaly.Hub
 	events  EventSink
 	preAuth *ratelimit.IPLimiter
+	shed    *shedder
 	proxy   http.Handler
 	reqLog  *requestLog
 	metrics *Metrics
@@ -93,6 +94,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		alerts:  d.Alerts,
 		events:  d.Events,
 		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
+		shed:    newShedder(cfg.MaxInFlight),
 		metrics: d.Metrics,
 		log:     d.Logger,
 	}

@@ -26,6 +26,7 @@ type Metrics struct {
 	policyEdits     *prometheus.CounterVec
 	ingested        *prometheus.CounterVec
 	blocked         *prometheus.CounterVec
+	shed            prometheus.Counter
 	LimiterDegraded prometheus.Gauge
 }
 
@@ -67,11 +68,13 @@ func NewMetrics() *Metrics {
 		blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelguard_blocked_requests_total", Help: "Requests refused by the block list, by kind (ip, subject)."},
 			[]string{"kind"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "reelguard_shed_requests_total", Help: "Requests shed with 503 because too many were in flight."}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

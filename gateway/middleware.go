@@ -25,6 +25,14 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := newRecorder(w, 0)
+		if !g.shed.acquire(r.Header.Get("Authorization") != "") {
+			g.metrics.shed.Inc()
+			rec.Header().Set("Retry-After", "1")
+			writeError(rec, http.StatusServiceUnavailable, "overloaded", "too busy; retry shortly")
+			g.metrics.observe(routeLabel(r), rec.status, time.Since(start))
+			return
+		}
+		defer g.shed.release()
 		if res := g.preAuth.Allow(clientIP(r)); !res.Allowed {
 			g.metrics.rateLimited.WithLabelValues("ip").Inc()
 			tooMany(rec, res, "ip_rate_limited")

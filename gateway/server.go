@@ -16,6 +16,7 @@ const (
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 16 << 10
+	maxStreams        = 100 // HTTP/2 streams per connection
 )
 
 // PublicServer is the HTTPS server for Handler, with the connection guards.
@@ -30,6 +31,12 @@ func (g *Gateway) PublicServer(tlsConfig *tls.Config) *http.Server {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:      maxStreams,
+			MaxReceiveBufferPerStream: 64 << 10,
+			PingTimeout:               15 * time.Second,
+			SendPingTimeout:           30 * time.Second,
+		},
 	}
 }
 
