@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // KindALS scores items by the dot product of learned user and item factors
@@ -46,6 +47,10 @@ type ALSConfig struct {
 	Seed int64
 	// Popularity tunes the cold-start list (and sets TrainedAt).
 	Popularity PopularityConfig
+	// Progress, when not nil, is called after each iteration with the
+	// iterations done, the total and how long the iteration took (for a log
+	// line or a progress bar). It is not stored in the model.
+	Progress func(done, total int, took time.Duration)
 }
 
 // ALS defaults.
@@ -127,28 +132,29 @@ func TrainALS(in []Interaction, version string, cfg ALSConfig) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train als: %w", err)
 	}
+	// The cold-start list needs only in: build it on another core while this
+	// one indexes the matrix.
+	popular := make(chan *Model, 1)
+	go func() { popular <- TrainPopularityWith(in, version, cfg.Popularity) }()
 	data, err := newALSData(in, cfg.Alpha)
+	m := <-popular
 	if err != nil {
 		return nil, fmt.Errorf("train als: %w", err)
 	}
-	f := cfg.Factors
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xa15_5eed))
-	users, items := randomFactors(rng, len(data.users), f), randomFactors(rng, len(data.items), f)
-	s := newALSSolver(f, cfg)
-	for range cfg.Iterations {
-		s.solve(users, items, data.byUser)
-		s.solve(items, users, data.byItem)
-	}
+	// The model answers "seen" from its own matrix (seenFromALS): drop the
+	// popularity model's per-user sets, a gigabyte at course scale, before
+	// the factors are allocated.
+	m.seen = nil
+	users, items := data.train(cfg)
 	if !allFinite(users) || !allFinite(items) {
 		return nil, fmt.Errorf("train als: factors diverged to NaN or infinity; lower alpha or raise regularization")
 	}
-	m := TrainPopularityWith(in, version, cfg.Popularity)
 	m.meta.Kind = KindALS
 	m.meta.Params = alsParams(cfg, m.meta.Params)
 	m.als = &alsFactors{
-		factors:  f,
+		factors:  cfg.Factors,
 		users:    data.users,
-		userRow:  indexOf(data.users),
+		userRow:  data.userRow,
 		items:    data.items,
 		userVecs: users,
 		itemVecs: items,
@@ -156,6 +162,24 @@ func TrainALS(in []Interaction, version string, cfg ALSConfig) (*Model, error) {
 		seenIdx:  data.byUser.idx,
 	}
 	return m, nil
+}
+
+// train runs the iterations from seeded random factors and returns the user
+// and item factors.
+func (d *alsData) train(cfg ALSConfig) (users, items []float32) {
+	f := cfg.Factors
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xa15_5eed))
+	users, items = randomFactors(rng, len(d.users), f), randomFactors(rng, len(d.items), f)
+	s := newALSSolver(f, cfg)
+	for it := range cfg.Iterations {
+		start := time.Now()
+		s.solve(users, items, d.byUser)
+		s.solve(items, users, d.byItem)
+		if cfg.Progress != nil {
+			cfg.Progress(it+1, cfg.Iterations, time.Since(start))
+		}
+	}
+	return users, items
 }
 
 func alsParams(cfg ALSConfig, popularity map[string]string) map[string]string {
@@ -213,65 +237,122 @@ func (m csr) rows() int { return len(m.ptr) - 1 }
 // alsData is the interaction matrix by user and by item.
 type alsData struct {
 	users, items   []string // dense index -> id, ascending
+	userRow        map[string]int32
 	byUser, byItem csr
 }
 
+// newALSData indexes in: users and items numbered in id order, repeated
+// (user, item) pairs merged by summing their weights.
 func newALSData(in []Interaction, alpha float32) (*alsData, error) {
-	users, items, err := denseIDs(in)
+	ids, err := numberIDs(in)
 	if err != nil {
 		return nil, err
 	}
-	userRow, itemCol := indexOf(users), indexOf(items)
-	// Bucket by user, then sort each row by item and merge repeats.
-	ptr := make([]int64, len(users)+1)
-	for _, x := range in {
-		ptr[userRow[x.User]+1]++
+	d := &alsData{users: ids.users.sorted(), items: ids.items.sorted(), userRow: ids.users.ids}
+	userRank, itemRank := ids.users.rank(d.users), ids.items.rank(d.items)
+	for u, r := range d.userRow {
+		d.userRow[u] = userRank[r]
 	}
-	for r := range users {
+	d.byUser = userMatrix(in, ids, userRank, itemRank, alpha)
+	d.byItem = transpose(d.byUser, len(d.items))
+	return d, nil
+}
+
+// userMatrix buckets in by user (a counting sort), then sorts each row by
+// item and merges repeats; values are alpha times the summed weights.
+func userMatrix(in []Interaction, ids provisionalIDs, userRank, itemRank []int32, alpha float32) csr {
+	rows := len(userRank)
+	ptr := make([]int64, rows+1)
+	for _, u := range ids.user {
+		ptr[userRank[u]+1]++
+	}
+	for r := range rows {
 		ptr[r+1] += ptr[r]
 	}
 	type entry struct {
 		col int32
-		w   float64
+		w   float32
 	}
-	entries, fill := make([]entry, len(in)), slices.Clone(ptr[:len(users)])
-	for _, x := range in {
-		r := userRow[x.User]
-		entries[fill[r]] = entry{itemCol[x.Item], x.Weight}
+	entries, fill := make([]entry, len(in)), slices.Clone(ptr[:rows])
+	for j, u := range ids.user {
+		r := userRank[u]
+		entries[fill[r]] = entry{itemRank[ids.item[j]], alpha * float32(in[j].Weight)}
 		fill[r]++
 	}
-	byUser := csr{ptr: make([]int64, len(users)+1)}
-	for r := range users {
+	m := csr{ptr: make([]int64, rows+1), idx: make([]int32, 0, len(in)), val: make([]float32, 0, len(in))}
+	for r := range rows {
 		row := entries[ptr[r]:ptr[r+1]]
 		slices.SortStableFunc(row, func(a, b entry) int { return int(a.col) - int(b.col) })
 		for j, e := range row {
 			if j > 0 && e.col == row[j-1].col {
-				byUser.val[len(byUser.val)-1] += alpha * float32(e.w)
+				m.val[len(m.val)-1] += e.w
 				continue
 			}
-			byUser.idx = append(byUser.idx, e.col)
-			byUser.val = append(byUser.val, alpha*float32(e.w))
+			m.idx = append(m.idx, e.col)
+			m.val = append(m.val, e.w)
 		}
-		byUser.ptr[r+1] = int64(len(byUser.idx))
+		m.ptr[r+1] = int64(len(m.idx))
 	}
-	return &alsData{users: users, items: items, byUser: byUser, byItem: transpose(byUser, len(items))}, nil
+	return m
 }
 
-// denseIDs returns the distinct users and items in id order, checking weights.
-func denseIDs(in []Interaction) (users, items []string, err error) {
-	us, is := make(map[string]struct{}), make(map[string]struct{})
+// provisionalIDs numbers users and items in order of first appearance, and
+// records each interaction's pair of numbers.
+type provisionalIDs struct {
+	users, items idNumbers
+	user, item   []int32 // per interaction
+}
+
+// idNumbers numbers distinct ids in order of first appearance.
+type idNumbers struct {
+	ids   map[string]int32
+	names []string
+}
+
+func (n *idNumbers) number(s string) int32 {
+	if k := len(n.names); k > 0 && n.names[k-1] == s { // interactions come grouped
+		return int32(k - 1)
+	}
+	id, ok := n.ids[s]
+	if !ok {
+		id = int32(len(n.names))
+		n.ids[s] = id
+		n.names = append(n.names, s)
+	}
+	return id
+}
+
+// sorted returns the ids in ascending order.
+func (n *idNumbers) sorted() []string {
+	s := slices.Clone(n.names)
+	slices.Sort(s)
+	return s
+}
+
+// rank maps each provisional number to its index in sorted.
+func (n *idNumbers) rank(sorted []string) []int32 {
+	r := make([]int32, len(sorted))
+	for i, s := range sorted {
+		r[n.ids[s]] = int32(i)
+	}
+	return r
+}
+
+// numberIDs checks every weight and numbers the users and items of in.
+func numberIDs(in []Interaction) (provisionalIDs, error) {
+	p := provisionalIDs{users: idNumbers{ids: map[string]int32{}}, items: idNumbers{ids: map[string]int32{}},
+		user: make([]int32, len(in)), item: make([]int32, len(in))}
 	for i, x := range in {
 		if math.IsNaN(x.Weight) || math.IsInf(x.Weight, 0) || x.Weight < 0 {
-			return nil, nil, fmt.Errorf("%w: interaction %d (user %q, item %q) has weight %v, want a finite number >= 0",
+			return provisionalIDs{}, fmt.Errorf("%w: interaction %d (user %q, item %q) has weight %v, want a finite number >= 0",
 				ErrBadInteraction, i+1, clip(x.User), clip(x.Item), x.Weight)
 		}
-		us[x.User] = struct{}{}
-		is[x.Item] = struct{}{}
+		if len(p.users.names) == math.MaxInt32 || len(p.items.names) == math.MaxInt32 {
+			return provisionalIDs{}, fmt.Errorf("%w: more than %d users or items", ErrBadInteraction, math.MaxInt32-1)
+		}
+		p.user[i], p.item[i] = p.users.number(x.User), p.items.number(x.Item)
 	}
-	if len(us) > math.MaxInt32 || len(is) > math.MaxInt32 {
-		return nil, nil, fmt.Errorf("%w: more than %d users or items", ErrBadInteraction, math.MaxInt32)
-	}
-	return sortedKeys(us), sortedKeys(is), nil
+	return p, nil
 }
 
 // transpose returns m by columns; rows come out ascending within each column.

@@ -126,10 +126,17 @@ func benchInteractions(users, items, perUser int) []Interaction {
 }
 
 // BenchmarkALSIteration times one full iteration (users, then items) at
-// 64 factors on 20k users × 5k items × 1M interactions.
-func BenchmarkALSIteration(b *testing.B) {
+// 64 factors on 20k users × 5k items × 1M interactions (50 per user: every
+// user goes to conjugate gradient).
+func BenchmarkALSIteration(b *testing.B) { benchALSIteration(b, 20000, 5000, 50) }
+
+// BenchmarkALSIterationLight: the course logs' shape, 200k users × 27k items
+// with 5 items per user (1M interactions), where users are solved exactly.
+func BenchmarkALSIterationLight(b *testing.B) { benchALSIteration(b, 200000, 27000, 5) }
+
+func benchALSIteration(b *testing.B, nUsers, nItems, perUser int) {
 	cfg := ALSConfig{}.WithDefaults()
-	data, err := newALSData(benchInteractions(20000, 5000, 50), cfg.Alpha)
+	data, err := newALSData(benchInteractions(nUsers, nItems, perUser), cfg.Alpha)
 	if err != nil {
 		b.Fatal(err)
 	}

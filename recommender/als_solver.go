@@ -12,10 +12,16 @@ type alsSolver struct {
 	steps   int
 	workers int
 	gram    []float32 // f×f: YᵀY + λI of the fixed side
+	// Rows with at most directMax items are solved exactly (directRow) when
+	// z, the fixed side's rows times gram⁻¹, is worth computing; z is nil
+	// when every row goes to conjugate gradient.
+	directMax int
+	z         []float32
 }
 
 func newALSSolver(f int, cfg ALSConfig) *alsSolver {
-	return &alsSolver{f: f, reg: cfg.Regularization, steps: cfg.CGSteps, workers: cfg.Workers, gram: make([]float32, f*f)}
+	return &alsSolver{f: f, reg: cfg.Regularization, steps: cfg.CGSteps, workers: cfg.Workers,
+		gram: make([]float32, f*f), directMax: directMaxItems(f, cfg.CGSteps)}
 }
 
 // Row blocks handed to a worker at a time: large enough that claiming one is
@@ -29,13 +35,18 @@ const (
 // factors of the other side.
 func (s *alsSolver) solve(dst, fixed []float32, m csr) {
 	s.setGram(fixed)
+	s.setDirect(fixed, m)
 	f := s.f
 	parallelBlocks(m.rows(), solveBlock, s.workers, func() func(lo, hi int) {
 		sc := newCGScratch(f)
+		ds := newDirectScratch(s.directMax)
 		return func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				cols, conf := m.idx[m.ptr[r]:m.ptr[r+1]], m.val[m.ptr[r]:m.ptr[r+1]]
-				s.cgRow(dst[r*f:(r+1)*f], cols, conf, fixed, sc)
+				x := dst[r*f : (r+1)*f]
+				if s.z == nil || len(cols) > s.directMax || !s.directRow(x, cols, conf, fixed, ds) {
+					s.cgRow(x, cols, conf, fixed, sc)
+				}
 			}
 		}
 	})

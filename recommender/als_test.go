@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/reelguard/reelguard/recommender"
 )
@@ -188,5 +189,27 @@ func TestTrainALSEmpty(t *testing.T) {
 	}
 	if got := m.Recommend("1", 5, true); len(got) != 0 {
 		t.Fatalf("empty model recommended %v", got)
+	}
+}
+
+func TestALSProgress(t *testing.T) {
+	train, _ := plantedData(t, 4)
+	cfg := smallALSConfig()
+	var calls []string
+	cfg.Progress = func(done, total int, took time.Duration) {
+		if took < 0 {
+			t.Errorf("iteration %d took %v", done, took)
+		}
+		calls = append(calls, fmt.Sprintf("%d/%d", done, total))
+	}
+	if _, err := recommender.TrainALS(train, "v", cfg); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range cfg.Iterations {
+		want = append(want, fmt.Sprintf("%d/%d", i+1, cfg.Iterations))
+	}
+	if !slices.Equal(calls, want) {
+		t.Fatalf("progress calls %v, want %v", calls, want)
 	}
 }

@@ -15,8 +15,9 @@ import (
 	"path/filepath"
 )
 
-// ArtifactFile holds the popular list (every kind's cold-start answer) and
-// kind-specific settings inside a model folder.
+// ArtifactFile holds the popular list (every kind's candidates and cold-start
+// answer), the demographic cold-start lists and kind-specific settings
+// inside a model folder.
 const ArtifactFile = "model.json"
 
 // artifactFormat is bumped when model.json's shape changes incompatibly.
@@ -32,9 +33,12 @@ var (
 
 // artifact is model.json.
 type artifact struct {
-	Format int          `json:"format"`
-	Items  []Scored     `json:"items"`
-	ALS    *alsArtifact `json:"als,omitempty"`
+	Format int      `json:"format"`
+	Items  []Scored `json:"items"` // the candidates, every one of them
+	// MinSupport is the rule Items was filtered by, for the record.
+	MinSupport int             `json:"min_support,omitempty"`
+	Groups     []groupArtifact `json:"groups,omitempty"` // ascending by key
+	ALS        *alsArtifact    `json:"als,omitempty"`
 }
 
 // SaveOptions say how a model folder is signed and what provenance it records.
@@ -137,7 +141,7 @@ func writeModelFiles(dir string, m *Model, meta Meta, key ed25519.PrivateKey) er
 // model.json goes last: older watchers reload when it changes, and
 // metadata.json follows it at once.
 func writeDataFiles(dir string, m *Model) (map[string]string, error) {
-	a := artifact{Format: artifactFormat, Items: m.popular}
+	a := artifact{Format: artifactFormat, Items: m.popular, MinSupport: m.minSupport, Groups: m.cold.artifact()}
 	type file struct {
 		name  string
 		write func(io.Writer) error
@@ -345,7 +349,14 @@ func decodeModel(md metadata, blobs map[string][]byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{meta: md.meta(), popular: popular, index: idx}
+	if a.MinSupport < 0 {
+		return nil, fmt.Errorf("%w: %s: negative min_support", ErrBadArtifact, ArtifactFile)
+	}
+	cold, err := loadColdStart(a.Groups, popular, idx)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{meta: md.meta(), popular: popular, index: idx, cold: cold, minSupport: a.MinSupport}
 	switch {
 	case md.Algorithm == KindALS:
 		if m.als, err = loadALS(blobs[FactorsFile], a.ALS, idx); err != nil {

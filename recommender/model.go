@@ -43,13 +43,20 @@ type Meta struct {
 // Model answers top-K queries. It is immutable after training or loading, so
 // one Model may serve many goroutines; swap models by replacing the pointer.
 //
-// Every kind keeps the popularity ranking: it is the answer for users the
-// model has never seen (cold start), and the whole answer for KindPopularity.
+// Every kind keeps the popularity ranking: it lists the candidates (the
+// items any answer may hold), it is the answer for users the model has never
+// seen (cold start; per demographic group when known), and it is the whole
+// answer for KindPopularity.
 type Model struct {
 	meta    Meta
 	popular []Scored    // best first, ties by item id
 	als     *alsFactors // KindALS only
 	ii      *itemItem   // KindEASE and KindItemKNN only
+	cold    *coldStart  // demographic lists; nil when training had no user file
+
+	// minSupport is the candidate rule popular was filtered by (see
+	// PopularityConfig.MinSupport): popular holds exactly the candidates.
+	minSupport int
 
 	// seen holds training's per-user item sets until the first query turns
 	// them into index, the compact form a loaded model has from the start.
@@ -58,6 +65,11 @@ type Model struct {
 	index   *seenIndex
 	// popularCol is popular[i]'s column in index.items, -1 when absent.
 	popularCol []int32
+	// blocked are the items of index.items that are not candidates, when
+	// minSupport > 1 (a model built without the rule may list fewer items in
+	// popular than it scores): an ALS or item-item model may score them, and
+	// Recommend drops them.
+	blocked map[string]struct{}
 }
 
 // Version returns the version string chosen when the model was trained.
@@ -72,28 +84,34 @@ func (m *Model) Knows(user string) bool {
 	return ok
 }
 
-// Recommend returns up to k items for user, best first, ties broken by item id.
-// With excludeSeen it skips items the user interacted with in training. A user
-// the model has never seen gets the popular list. The result is the caller's.
+// MinSupport returns the candidate rule: items fewer distinct users than
+// this touched in training are never recommended (0 or 1: none excluded).
+func (m *Model) MinSupport() int { return m.minSupport }
+
+// Recommend returns up to k items for user, best first, ties broken by item id,
+// only candidates (see PopularityConfig.MinSupport). With excludeSeen it skips
+// items the user interacted with in training. A user the model has never seen
+// gets their demographic group's list when training had their demographics
+// (see ColdStartGroup), else the popular list. The result is the caller's.
 func (m *Model) Recommend(user string, k int, excludeSeen bool) []Scored {
 	if k <= 0 || len(m.popular) == 0 {
 		return nil
 	}
 	idx := m.seenIndex()
 	row, known := idx.userRow[user]
-	if known && m.als != nil {
-		return m.als.recommend(row, k, excludeSeen)
-	}
-	if known && m.ii != nil {
-		return m.ii.recommend(row, k, excludeSeen)
-	}
-	var seen []int32
-	if known && excludeSeen {
-		seen = idx.row(row)
-	}
-	if len(seen) == 0 {
+	switch {
+	case !known:
+		return m.coldStartList(user, k)
+	case m.als != nil || m.ii != nil:
+		return m.scoredList(row, k, excludeSeen)
+	case !excludeSeen:
 		return slices.Clone(m.popular[:min(k, len(m.popular))])
 	}
+	return m.popularUnseen(idx.row(row), k)
+}
+
+// popularUnseen is the popular list without the columns in seen (ascending).
+func (m *Model) popularUnseen(seen []int32, k int) []Scored {
 	out := make([]Scored, 0, min(k, len(m.popular)))
 	for i, s := range m.popular {
 		if c := m.popularCol[i]; c >= 0 {
@@ -107,6 +125,37 @@ func (m *Model) Recommend(user string, k int, excludeSeen bool) []Scored {
 		}
 	}
 	return out
+}
+
+// scoredList is the ALS or item-item model's top k for the user at row,
+// candidates only. The scorers rank every item they know, so when some are
+// not candidates it asks for more than k and drops those; if too many of the
+// best were dropped, it asks again for twice as many. Asking for k plus every
+// blocked item always suffices, so the loop ends; the usual case is one call,
+// since rarely touched items rarely score high.
+func (m *Model) scoredList(row int32, k int, excludeSeen bool) []Scored {
+	score := func(n int) []Scored {
+		if m.als != nil {
+			return m.als.recommend(row, n, excludeSeen)
+		}
+		return m.ii.recommend(row, n, excludeSeen)
+	}
+	if len(m.blocked) == 0 {
+		return score(k)
+	}
+	enough := k + len(m.blocked)
+	for ask := min(2*k, enough); ; ask = min(2*ask, enough) {
+		got := score(ask)
+		out := got[:0]
+		for _, s := range got {
+			if _, drop := m.blocked[s.Item]; !drop {
+				out = append(out, s)
+			}
+		}
+		if len(out) >= k || len(got) < ask || ask == enough {
+			return slices.Clip(out[:min(k, len(out))])
+		}
+	}
 }
 
 // seenIndex returns the compact seen index, building it on first use from
@@ -125,12 +174,19 @@ func (m *Model) seenIndex() *seenIndex {
 		}
 		m.seen = nil
 		col := indexOf(m.index.items)
+		candidate := make([]bool, len(m.index.items))
 		m.popularCol = make([]int32, len(m.popular))
 		for i, s := range m.popular {
 			if c, ok := col[s.Item]; ok {
-				m.popularCol[i] = c
+				m.popularCol[i], candidate[c] = c, true
 			} else {
 				m.popularCol[i] = -1
+			}
+		}
+		m.blocked = make(map[string]struct{})
+		for c, ok := range candidate {
+			if !ok && m.minSupport > 1 { // without a rule, popular need not list every item
+				m.blocked[m.index.items[c]] = struct{}{}
 			}
 		}
 	})

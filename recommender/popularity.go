@@ -2,11 +2,14 @@ package recommender
 
 import (
 	"math"
+	"strconv"
 	"time"
 )
 
-// PopularityConfig tunes TrainPopularityWith. The zero value is plain
-// distinct-user counting, the same as TrainPopularity.
+// PopularityConfig tunes TrainPopularityWith and, through each kind's
+// Popularity field, every kind's candidates and cold-start lists. The zero
+// value is plain distinct-user counting over every item, the same as
+// TrainPopularity.
 type PopularityConfig struct {
 	// HalfLife, when positive, decays each user's vote by age: a user whose
 	// latest interaction with an item is one HalfLife older than Now counts
@@ -16,6 +19,14 @@ type PopularityConfig struct {
 	Now time.Time
 	// TrainedAt is stored in the model; zero means time.Now().
 	TrainedAt time.Time
+	// MinSupport is candidate filtering: an item fewer than MinSupport
+	// distinct users interacted with in training is never recommended, by
+	// any kind, to anyone. Zero or one (the default) keeps every item.
+	MinSupport int
+	// Users are demographics (see ReadUsers). Users listed here without any
+	// interaction get their demographic group's popular list (see
+	// ColdStartGroup); nil (the default) means no groups.
+	Users map[string]UserInfo
 }
 
 // TrainPopularity ranks items by the share of users who interacted with them:
@@ -27,44 +38,64 @@ func TrainPopularity(in []Interaction, version string) *Model {
 	return TrainPopularityWith(in, version, PopularityConfig{})
 }
 
-// TrainPopularityWith is TrainPopularity with optional time decay.
+// TrainPopularityWith is TrainPopularity with optional time decay, candidate
+// filtering and demographic cold-start lists.
 func TrainPopularityWith(in []Interaction, version string, cfg PopularityConfig) *Model {
-	seen := make(map[string]map[string]struct{})
-	latest := make(map[[2]string]time.Time) // (user, item) -> latest interaction
-	var newest time.Time
-	for _, x := range in {
-		items := seen[x.User]
-		if items == nil {
-			items = make(map[string]struct{})
-			seen[x.User] = items
-		}
-		items[x.Item] = struct{}{}
-		key := [2]string{x.User, x.Item}
-		if t, ok := latest[key]; !ok || x.Time.After(t) {
-			latest[key] = x.Time
-		}
-		if x.Time.After(newest) {
-			newest = x.Time
-		}
-	}
+	t := tallyInteractions(in)
 	now := cfg.Now
 	if now.IsZero() {
-		now = newest
+		now = t.newest
 	}
 	votes := make(map[string]float64)
-	for key, t := range latest {
-		votes[key[1]] += decay(now.Sub(t), cfg.HalfLife)
+	support := make(map[string]int)
+	for key, at := range t.latest {
+		votes[key[1]] += decay(now.Sub(at), cfg.HalfLife)
+		support[key[1]]++
 	}
 	popular := make([]Scored, 0, len(votes))
 	for item, v := range votes {
-		popular = append(popular, Scored{Item: item, Score: v / float64(len(seen))})
+		if support[item] >= cfg.MinSupport {
+			popular = append(popular, Scored{Item: item, Score: v / float64(len(t.seen))})
+		}
 	}
 	sortScored(popular)
-	return &Model{
-		meta:    popularityMeta(version, cfg, now, len(seen), len(popular), len(in)),
-		popular: popular,
-		seen:    seen,
+	m := &Model{
+		meta:       popularityMeta(version, cfg, now, len(t.seen), len(votes), len(in)),
+		popular:    popular,
+		seen:       t.seen,
+		minSupport: max(cfg.MinSupport, 0),
 	}
+	if cfg.Users != nil {
+		m.cold = trainColdStart(t, cfg, now, popular)
+	}
+	return m
+}
+
+// tally is who touched what in training, and when last.
+type tally struct {
+	seen   map[string]map[string]struct{}
+	latest map[[2]string]time.Time // (user, item) -> latest interaction
+	newest time.Time
+}
+
+func tallyInteractions(in []Interaction) tally {
+	t := tally{seen: make(map[string]map[string]struct{}), latest: make(map[[2]string]time.Time)}
+	for _, x := range in {
+		items := t.seen[x.User]
+		if items == nil {
+			items = make(map[string]struct{})
+			t.seen[x.User] = items
+		}
+		items[x.Item] = struct{}{}
+		key := [2]string{x.User, x.Item}
+		if at, ok := t.latest[key]; !ok || x.Time.After(at) {
+			t.latest[key] = x.Time
+		}
+		if x.Time.After(t.newest) {
+			t.newest = x.Time
+		}
+	}
+	return t
 }
 
 // decay is a user's vote for an item last touched age ago.
@@ -88,11 +119,16 @@ func popularityMeta(version string, cfg PopularityConfig, now time.Time, users, 
 		Items:        items,
 		Interactions: interactions,
 	}
+	params := map[string]string{}
 	if cfg.HalfLife > 0 {
-		m.Params = map[string]string{
-			"half_life": cfg.HalfLife.String(),
-			"now":       now.UTC().Format(time.RFC3339),
-		}
+		params["half_life"] = cfg.HalfLife.String()
+		params["now"] = now.UTC().Format(time.RFC3339)
+	}
+	if cfg.MinSupport > 1 {
+		params["min_support"] = strconv.Itoa(cfg.MinSupport)
+	}
+	if len(params) > 0 {
+		m.Params = params
 	}
 	return m
 }

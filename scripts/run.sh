@@ -40,7 +40,10 @@ bin/devbroker --listen "$REELGUARD_KAFKA_EMBEDDED_LISTEN" --data "$data/broker" 
 pids+=($!)
 wait_for_line "$logs/devbroker.log" '^devbroker listening on ' 30 "${pids[-1]}"
 
-bin/recommender serve --model "$data/model" --listen "$REELGUARD_RECOMMENDER_LISTEN" >"$logs/recommender.log" 2>&1 &
+# The recommender also verifies movielog and retrains on it (feedback loop):
+# candidates train on the synthetic base log plus the verified events.
+bin/recommender serve --model "$data/model" --listen "$REELGUARD_RECOMMENDER_LISTEN" \
+  --feedback-base "$data/synthetic/movielog.log" >"$logs/recommender.log" 2>&1 &
 pids+=($!)
 wait_for_url "http://$REELGUARD_RECOMMENDER_LISTEN/readyz" 30 "${pids[-1]}"
 

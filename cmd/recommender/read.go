@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -30,17 +31,28 @@ func readInteractions(path, format string, stderr io.Writer) ([]recommender.Inte
 		in    []recommender.Interaction
 		bad   recommender.BadLines
 		total int
+		start = time.Now()
+		bar   = newProgress(stderr)
+		size  int64
 	)
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	bar.begin("reading "+filepath.Base(path), "bytes", size)
 	if format == "movielens" {
-		in, bad, err = recommender.ReadMovieLensReport(f)
+		in, bad, err = recommender.ReadMovieLensReport(&countingReader{r: f, read: bar.set})
 		total = -1
 	} else {
 		var log movielog
-		log, err = readMovielog(f)
+		log, err = readMovielogProgress(f, bar.set)
 		in, bad, total = log.Interactions, log.Bad, log.Total
 		if err == nil {
-			fmt.Fprintf(stderr, "recommender: %s: %s\n", path, log.summary())
+			bar.logf(stderr, "recommender: %s: %s\n", path, log.summary())
 		}
+	}
+	bar.end()
+	if err == nil {
+		fmt.Fprintf(stderr, "recommender: read %s (%s) in %s\n", path, formatBytes(size), time.Since(start).Round(10*time.Millisecond))
 	}
 	reportBadLines(stderr, path, bad, total)
 	if err != nil {
@@ -50,6 +62,20 @@ func readInteractions(path, format string, stderr io.Writer) ([]recommender.Inte
 		return nil, fmt.Errorf("train: %s: %w", path, errNoInteractions)
 	}
 	return in, nil
+}
+
+// countingReader tells read the bytes read so far.
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	read func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	c.read(c.n)
+	return k, err
 }
 
 // reportBadLines writes a reader's report of skipped lines to stderr; total
@@ -122,75 +148,61 @@ func pairWeight(distinctMinutes int, rating int) float64 {
 	return w
 }
 
-// pairLog accumulates one (user, movie) pair's events.
-type pairLog struct {
-	user, movie string
-	minutes     []int
-	rating      int // latest, 0 when none
-	rated       time.Time
-	latest      time.Time
-}
-
 // readMovielog reads course log lines. Bad lines are skipped and reported
 // with events.ParseLine's reason; it fails only on an I/O error or when no
 // line was valid.
-func readMovielog(r io.Reader) (movielog, error) {
+func readMovielog(r io.Reader) (movielog, error) { return readMovielogProgress(r, nil) }
+
+// readMovielogProgress is readMovielog telling read, when not nil, the bytes
+// consumed so far.
+func readMovielogProgress(r io.Reader, read func(int64)) (movielog, error) {
 	log := movielog{Accounts: map[string]struct{}{}, Lines: map[events.Kind]int{}}
-	index := map[[2]string]int{}
-	var pairs []pairLog
-	valid := 0
-	var err error
-	log.Total, err = recommender.ScanLines(r, maxLogLine, &log.Bad, func(n int, line string) {
-		if line == "" {
+	pairs := newPairTable()
+	var (
+		kinds   [4]int // by kindOrder
+		tooLong recommender.BadLines
+		err     error
+	)
+	log.Total, err = parseLines(r, maxLogLine, &tooLong, read, func(p *parsedLine) {
+		if p.err == nil {
+			p.err = log.add(pairs, &p.ev)
+		}
+		if p.err != nil {
+			log.Bad.Add(p.n, p.err)
 			return
 		}
-		ev, err := events.ParseLine(line)
-		if err != nil {
-			log.Bad.Add(n, err)
-			return
-		}
-		valid++
-		log.Lines[ev.Kind]++
-		if ev.Kind == events.KindCreateAccount {
-			log.Accounts[ev.User] = struct{}{}
-		}
-		if ev.Kind != events.KindWatch && ev.Kind != events.KindRate {
-			return
-		}
-		key := [2]string{ev.User, ev.Movie}
-		i, ok := index[key]
-		if !ok {
-			i, index[key] = len(pairs), len(pairs)
-			pairs = append(pairs, pairLog{user: ev.User, movie: ev.Movie})
-		}
-		pairs[i].add(ev)
+		kinds[slices.Index(kindOrder, p.ev.Kind)]++
 	})
+	log.Bad = mergeBadLines(tooLong, log.Bad)
+	for i, k := range kindOrder {
+		if kinds[i] > 0 {
+			log.Lines[k] = kinds[i]
+		}
+	}
 	if err != nil {
 		return log, err
 	}
-	if valid == 0 && log.Bad.Count > 0 {
+	if len(log.Lines) == 0 && log.Bad.Count > 0 {
 		return log, fmt.Errorf("no valid lines: %w", log.Bad.Err())
 	}
-	log.Interactions = make([]recommender.Interaction, len(pairs))
-	for i := range pairs {
-		log.Interactions[i] = pairs[i].interaction()
-	}
+	log.Interactions = pairs.interactions()
 	return log, nil
 }
 
-func (p *pairLog) add(ev events.Event) {
-	if ev.Time.After(p.latest) || p.latest.IsZero() {
-		p.latest = ev.Time
-	}
-	if ev.Kind == events.KindWatch {
-		p.minutes = append(p.minutes, ev.Minute)
-	} else if p.rating == 0 || !ev.Time.Before(p.rated) {
-		p.rating, p.rated = ev.Rating, ev.Time // the latest rating wins
-	}
-}
+// kindOrder lists the line kinds ParseLine returns.
+var kindOrder = []events.Kind{events.KindWatch, events.KindRate, events.KindCreateAccount, events.KindRecommendation}
 
-func (p *pairLog) interaction() recommender.Interaction {
-	slices.Sort(p.minutes)
-	distinct := len(slices.Compact(p.minutes))
-	return recommender.Interaction{User: p.user, Item: p.movie, Weight: pairWeight(distinct, p.rating), Time: p.latest}
+// add records one valid line's event.
+func (m *movielog) add(pairs *pairTable, ev *events.Event) error {
+	switch ev.Kind {
+	case events.KindCreateAccount:
+		u, err := pairs.users.intern(ev.User)
+		if err != nil {
+			return err
+		}
+		m.Accounts[pairs.users.names[u]] = struct{}{}
+	case events.KindWatch, events.KindRate:
+		return pairs.add(ev)
+	}
+	return nil
 }

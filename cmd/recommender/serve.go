@@ -31,7 +31,11 @@ func runServe(args []string, stderr io.Writer) error {
 	cacheSize := fs.Int("cache-size", serve.DefaultCacheSize, "answers cached per model; 0 turns the cache off")
 	poll := fs.Duration("poll", time.Second, "how often to look for a new model in --model; 0 turns polling off (SIGHUP still reloads)")
 	keys := fs.String("keys", "", "keys directory holding model.pub, which verifies every model (default $REELGUARD_DATA/keys)")
+	feedback := addFeedbackFlags(fs) // feedback loop (issue 5): see feedback.go
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := feedback.check(); err != nil {
 		return err
 	}
 	if err := required(fs, "model", *dir); err != nil {
@@ -46,20 +50,25 @@ func runServe(args []string, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close()
+	extra, err := feedback.actors(*dir, *keys, *listen, logger) // feedback loop (issue 5)
+	if err != nil {
+		return err
+	}
 	return serveModel(context.Background(), ln, *dir, serve.Config{CacheSize: cacheFlag(*cacheSize), Logger: logger},
-		serve.ReloadConfig{Interval: pollFlag(*poll), Load: modelLoader(*keys)})
+		serve.ReloadConfig{Interval: pollFlag(*poll), Load: modelLoader(*keys)}, extra...)
 }
 
 // serveModel loads the model in dir and serves it on ln, swapping in newer
-// models from dir (polled, and on SIGHUP), until ctx ends or a signal stops it.
-func serveModel(ctx context.Context, ln net.Listener, dir string, cfg serve.Config, reload serve.ReloadConfig) error {
+// models from dir (polled, and on SIGHUP), until ctx ends or a signal stops
+// it. extra actors (the movielog consumer and feedback loop) join the group.
+func serveModel(ctx context.Context, ln net.Listener, dir string, cfg serve.Config, reload serve.ReloadConfig, extra ...actor) error {
 	m, err := reload.Load(dir)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	cfg.Logger.Info("model loaded", "version", m.Version(), "kind", m.Meta().Kind, "items", m.Meta().Items)
 	h := serve.New(m, cfg)
-	return serveUntilSignal(ctx, ln, h, cfg.Logger, reloadActor(serve.NewReloader(h, dir, reload)))
+	return serveUntilSignal(ctx, ln, h, cfg.Logger, append([]actor{reloadActor(serve.NewReloader(h, dir, reload))}, extra...)...)
 }
 
 // cacheFlag maps --cache-size (0 = off) to serve.Config (0 = default).

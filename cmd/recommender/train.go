@@ -56,6 +56,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if *version == "" {
 		*version = recommender.FreeVersion(*out, *algo+"-"+strconv.FormatInt(time.Now().Unix(), 10))
 	}
+	if *algo == "als" {
+		cfg.ALS.Progress = alsProgress(stderr, cfg.ALS.Iterations)
+	}
 	m, err := cfg.trainers()[*algo](in, *version)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
