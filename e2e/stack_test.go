@@ -256,19 +256,32 @@ func TestStack(t *testing.T) {
 		_ = os.Remove(filepath.Join(s.data, "policy", "broken.rego"))
 	})
 
-	t.Run("recommender down answers 503 with a JSON error", func(t *testing.T) {
+	t.Run("recommender down: the cached popular list, marked as a fallback", func(t *testing.T) {
 		user := uniqueUser()
 		tok := s.token(t, user, "user")
 		s.recommender.stop()
-		code, body := s.get(t, s.gateways[0]+"/recommend/"+user, tok, "")
-		var e struct{ Error, Reason string }
-		if err := json.Unmarshal([]byte(body), &e); code != http.StatusServiceUnavailable || err != nil || e.Reason != "upstream_unavailable" {
-			t.Errorf("%d %q, want 503 upstream_unavailable", code, body)
+		req, _ := http.NewRequest(http.MethodGet, s.gateways[0]+"/recommend/"+user, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept", "application/json")
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			User     string
+			Items    []struct{ ID string }
+			Fallback bool
+		}
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil || !doc.Fallback || doc.User != user || len(doc.Items) != 20 ||
+			resp.Header.Get("X-Reelguard-Fallback") != "popular" {
+			t.Errorf("%d %+v (%v), want 200 with the 20 popular ids marked fallback", resp.StatusCode, doc, err)
 		}
 		// The failure is an upstream alert on the admin API and on Kafka.
-		req, _ := http.NewRequest(http.MethodGet, s.admins[0]+"/admin/alerts", nil)
+		req, _ = http.NewRequest(http.MethodGet, s.admins[0]+"/admin/alerts", nil)
 		req.Header.Set("Authorization", "Bearer "+s.token(t, "ops", "admin"))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err = http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

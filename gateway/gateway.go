@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/auth"
@@ -57,10 +59,14 @@ type Gateway struct {
 	events  EventSink
 	preAuth *ratelimit.IPLimiter
 	shed    *shedder
-	proxy   http.Handler
-	reqLog  *requestLog
-	metrics *Metrics
-	log     *slog.Logger
+	// The retrieval service's circuit breaker, and the cached popular list
+	// served while it is open or failing.
+	breaker  breaker
+	fallback *fallback
+	proxy    http.Handler
+	reqLog   *requestLog
+	metrics  *Metrics
+	log      *slog.Logger
 }
 
 // New validates cfg and wires the request path.
@@ -99,7 +105,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		log:     d.Logger,
 	}
 	g.reqLog = newRequestLog(d.Log, cfg, g.metrics, d.Logger)
-	proxy, err := newProxy(cfg, g.metrics, d.Logger, g.upstreamFailed)
+	g.fallback = &fallback{url: strings.TrimSuffix(cfg.Upstream, "/") + "/popular",
+		client: &http.Client{Timeout: cfg.UpstreamTimeout}}
+	proxy, err := newProxy(cfg, g.upstreamFailed, g.breaker.success)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +164,26 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 	return securityHeaders(mux)
 }
 
-// recommend proxies an allowed request and hands the answer to the request log.
+// recommend proxies an allowed request, unless the breaker is open, and
+// hands the answer to the request log.
 func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 	rec := newRecorder(w, requestLogCapture)
-	g.proxy.ServeHTTP(rec, r)
+	if g.breaker.allow(time.Now()) {
+		g.proxy.ServeHTTP(rec, r)
+	} else {
+		g.degrade(rec, r)
+	}
 	g.reqLog.add(r.PathValue("userid"), rec, requestStart(r.Context()))
+}
+
+// degrade answers without the retrieval service: the cached popular list,
+// marked as a fallback, or 503 when there is none yet.
+func (g *Gateway) degrade(w http.ResponseWriter, r *http.Request) {
+	if g.fallback.serve(w, r) {
+		g.metrics.fallbacks.Inc()
+		return
+	}
+	writeError(w, http.StatusServiceUnavailable, "upstream_unavailable", "recommendation service unavailable")
 }
 
 func ok(w http.ResponseWriter, _ *http.Request) {
@@ -183,9 +206,18 @@ func (noEvents) AppendBatch(context.Context, []events.Record) error {
 	return errors.New("no event sink configured")
 }
 
-// upstreamFailed raises the upstream alert (folded by the hub while the
-// failures continue).
-func (g *Gateway) upstreamFailed(err error) {
-	g.raise(anomaly.Alert{Kind: anomaly.KindUpstream, Severity: anomaly.SeverityWarning, Action: anomaly.ActionNone,
-		Evidence: map[string]any{"error": err.Error()}})
+// upstreamFailed counts a failure of the retrieval service against its
+// breaker, raises the upstream alert (folded by the hub while the failures
+// continue) and answers in degraded mode.
+func (g *Gateway) upstreamFailed(w http.ResponseWriter, r *http.Request, err error) {
+	g.metrics.upstreamErrors.Inc()
+	g.log.Warn("upstream failed", "err", err, "path", r.URL.Path)
+	g.breaker.failure(time.Now())
+	action := anomaly.ActionNone
+	if g.fallback.list.Load() != nil {
+		action = anomaly.ActionDegraded
+	}
+	g.raise(anomaly.Alert{Kind: anomaly.KindUpstream, Severity: anomaly.SeverityWarning, Action: action,
+		Evidence: map[string]any{"error": err.Error(), "fallback": action == anomaly.ActionDegraded}})
+	g.degrade(w, r)
 }

@@ -117,6 +117,10 @@ func fakeRecommender(t testing.TB) string {
 	t.Helper()
 	l := listen(t)
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /popular", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"user":"","items":[{"id":"popular+1","score":1},{"id":"popular+2","score":0.5}],"model":"test","fallback":false}`)
+	})
 	mux.HandleFunc("GET /recommend/{userid}", func(w http.ResponseWriter, r *http.Request) {
 		ids := make([]string, 20)
 		for i := range ids {

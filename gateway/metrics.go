@@ -27,6 +27,7 @@ type Metrics struct {
 	ingested        *prometheus.CounterVec
 	blocked         *prometheus.CounterVec
 	shed            prometheus.Counter
+	fallbacks       prometheus.Counter
 	LimiterDegraded prometheus.Gauge
 }
 
@@ -70,11 +71,13 @@ func NewMetrics() *Metrics {
 			[]string{"kind"}),
 		shed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_shed_requests_total", Help: "Requests shed with 503 because too many were in flight."}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "reelguard_fallback_answers_total", Help: "Recommendation requests answered from the cached popular list."}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

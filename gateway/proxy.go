@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -19,9 +18,9 @@ const (
 )
 
 // newProxy builds the reverse proxy to the retrieval service. Every failure
-// (refused connection, timeout, a 5xx) becomes a 503 with a JSON error that
-// names no internal address.
-func newProxy(cfg Config, m *Metrics, log *slog.Logger, failed func(error)) (http.Handler, error) {
+// (refused connection, timeout, a 5xx) goes to failed, which answers; ok
+// hears of every answer below 500.
+func newProxy(cfg Config, failed func(http.ResponseWriter, *http.Request, error), ok func()) (http.Handler, error) {
 	up, err := url.Parse(cfg.Upstream)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
@@ -51,14 +50,10 @@ func newProxy(cfg Config, m *Metrics, log *slog.Logger, failed func(error)) (htt
 			if resp.StatusCode >= 500 {
 				return fmt.Errorf("upstream answered %d", resp.StatusCode)
 			}
+			ok()
 			return nil
 		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			m.upstreamErrors.Inc()
-			log.Warn("upstream failed", "err", err, "path", r.URL.Path)
-			failed(err)
-			writeError(w, http.StatusServiceUnavailable, "upstream_unavailable", "recommendation service unavailable")
-		},
+		ErrorHandler: failed,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.UpstreamTimeout)

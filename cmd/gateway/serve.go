@@ -355,6 +355,8 @@ func (s *stack) run(ctx context.Context) error {
 		syncCtx, stopSync := context.WithCancel(ctx)
 		g.Add(func() error { return s.limits.Run(syncCtx) }, func(error) { stopSync() })
 	}
+	fallbackCtx, stopFallback := context.WithCancel(ctx)
+	g.Add(func() error { return s.gw.Run(fallbackCtx) }, func(error) { stopFallback() })
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	g.Add(func() error {
 		s.engine.Watch(watchCtx, time.Second, s.policyChanged)

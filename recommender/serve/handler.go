@@ -72,6 +72,7 @@ func New(m *recommender.Model, cfg Config) *Handler {
 	}
 	h.store(m)
 	h.route("/recommend/{userid}", h.recommend)
+	h.route("/popular", h.popular)
 	h.route("/healthz", h.healthz)
 	h.route("/readyz", h.readyz)
 	h.route("/metrics", h.metrics.Handler().ServeHTTP)

@@ -296,3 +296,21 @@ func TestErrorCodesCounted(t *testing.T) {
 		}
 	}
 }
+
+func TestPopular(t *testing.T) {
+	m := recommender.TrainPopularity([]recommender.Interaction{
+		{User: "1", Item: "a", Weight: 1}, {User: "2", Item: "a", Weight: 1}, {User: "2", Item: "b", Weight: 1},
+	}, "v1")
+	h := serve.NewHandler(m, nil)
+	rec := do(t, h, "GET", "/popular", "")
+	var got serve.Response
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusOK || err != nil {
+		t.Fatalf("GET /popular: %d %s (%v)", rec.Code, rec.Body, err)
+	}
+	if got.Model != "v1" || len(got.Items) != 2 || got.Items[0].Item != "a" || got.Items[1].Item != "b" {
+		t.Errorf("GET /popular = %+v, want a then b from v1", got)
+	}
+	if rec := do(t, serve.NewHandler(nil, nil), "GET", "/popular", ""); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("no model: %d, want 503", rec.Code)
+	}
+}

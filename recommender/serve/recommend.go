@@ -69,6 +69,26 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) int {
 	return http.StatusOK
 }
 
+// popular answers GET /popular: the current model's list for a user it has
+// never seen, as JSON. The gateway keeps it as its fallback for when this
+// service is down.
+func (h *Handler) popular(w http.ResponseWriter, _ *http.Request) {
+	s := h.current.Load()
+	if s == nil || s.model == nil {
+		writeError(w, http.StatusServiceUnavailable, "no model loaded", "model_unavailable")
+		return
+	}
+	body, err := encodeAnswer(s.model, "", true)
+	if err != nil {
+		h.logger.Error("encode popular list", "model", s.model.Version(), "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error", "internal")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(body)
+}
+
 // encodeAnswer computes user's recommendations and encodes them as JSON
 // (Response, one line) or as the course's comma-separated line.
 func encodeAnswer(m *recommender.Model, user string, asJSON bool) ([]byte, error) {
