@@ -41,6 +41,8 @@ type Deps struct {
 	Log   RecordSink
 	// Alerts is where the gateway raises alerts; nil: a new hub.
 	Alerts *anomaly.Hub
+	// Monitor holds the extraction and flood detectors; nil: the defaults.
+	Monitor *anomaly.Monitor
 	// Events takes POST /events durably; nil: the route answers 503.
 	Events EventSink
 	Logger *slog.Logger
@@ -56,9 +58,13 @@ type Gateway struct {
 	policy  Decider
 	checker Guard
 	alerts  *anomaly.Hub
-	events  EventSink
-	preAuth *ratelimit.IPLimiter
-	shed    *shedder
+	monitor *anomaly.Monitor
+	// offences escalates the TTL of detector blocks for repeat offenders;
+	// the blocks themselves go on the guard's shared list.
+	offences *anomaly.Blocks
+	events   EventSink
+	preAuth  *ratelimit.IPLimiter
+	shed     *shedder
 	// The retrieval service's circuit breaker, and the cached popular list
 	// served while it is open or failing.
 	breaker  breaker
@@ -89,20 +95,29 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if d.Alerts == nil {
 		d.Alerts = anomaly.NewHub(anomaly.HubConfig{Logger: d.Logger})
 	}
+	if d.Monitor == nil {
+		m, err := anomaly.NewMonitor(anomaly.DefaultConfig())
+		if err != nil {
+			return nil, err
+		}
+		d.Monitor = m
+	}
 	if d.Guard == nil {
 		d.Guard = NewMemoryGuard()
 	}
 	g := &Gateway{
-		cfg:     cfg,
-		auth:    d.Auth,
-		policy:  d.Policy,
-		checker: d.Guard,
-		alerts:  d.Alerts,
-		events:  d.Events,
-		preAuth: ratelimit.NewIPLimiter(cfg.PreAuth),
-		shed:    newShedder(cfg.MaxInFlight),
-		metrics: d.Metrics,
-		log:     d.Logger,
+		cfg:      cfg,
+		auth:     d.Auth,
+		policy:   d.Policy,
+		checker:  d.Guard,
+		alerts:   d.Alerts,
+		monitor:  d.Monitor,
+		offences: anomaly.NewBlocks(anomaly.BlocksConfig{}),
+		events:   d.Events,
+		preAuth:  ratelimit.NewIPLimiter(cfg.PreAuth),
+		shed:     newShedder(cfg.MaxInFlight),
+		metrics:  d.Metrics,
+		log:      d.Logger,
 	}
 	g.reqLog = newRequestLog(d.Log, cfg, g.metrics, d.Logger)
 	g.fallback = &fallback{url: strings.TrimSuffix(cfg.Upstream, "/") + "/popular",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/auth"
 	"github.com/reelguard/reelguard/gateway/ratelimit"
 	"github.com/reelguard/reelguard/policy"
@@ -33,13 +34,20 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			return
 		}
 		defer g.shed.release()
-		if res := g.preAuth.Allow(clientIP(r)); !res.Allowed {
+		state := &reqState{}
+		r = r.WithContext(context.WithValue(r.Context(), stateKey, state))
+		if g.floodFlagged(r) {
+			g.metrics.rateLimited.WithLabelValues("flood").Inc()
+			rec.Header().Set("Retry-After", "10")
+			writeError(rec, http.StatusTooManyRequests, "flood_throttled", "too many requests")
+		} else if res := g.preAuth.Allow(clientIP(r)); !res.Allowed {
 			g.metrics.rateLimited.WithLabelValues("ip").Inc()
 			tooMany(rec, res, "ip_rate_limited")
 		} else {
 			r = r.WithContext(context.WithValue(r.Context(), startKey, start))
 			next.ServeHTTP(rec, r)
 		}
+		g.observeHit(r, rec.status)
 		g.metrics.observe(routeLabel(r), rec.status, time.Since(start))
 	}))
 }
@@ -68,7 +76,7 @@ func (g *Gateway) authorized(route string, guarded bool, next http.Handler) http
 			writeError(w, http.StatusUnauthorized, reason, "authentication required")
 			return
 		}
-		d, err := g.policy.Decide(r.Context(), policyInput(r, p))
+		d, err := g.policy.Decide(r.Context(), policyInput(r, p, g.suspicion(r, p)))
 		if err != nil || !d.Allow {
 			reason := d.Reason
 			if err != nil {
@@ -81,6 +89,9 @@ func (g *Gateway) authorized(route string, guarded bool, next http.Handler) http
 			return
 		}
 		if guarded && !g.limit(w, r, p, d.Obligations.Tier) {
+			return
+		}
+		if route == "recommend" && !g.allowedByDetectors(w, r, p) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
@@ -115,6 +126,7 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, p auth.Principal
 		w.Header().Set("WWW-Authenticate", `Bearer realm="reelguard", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "token_revoked", "authentication required")
 	case v.Blocked != "":
+		stateOf(r.Context()).blocked = true
 		g.metrics.blocked.WithLabelValues(v.Blocked).Inc()
 		writeError(w, http.StatusForbidden, v.Blocked+"_blocked", "not allowed")
 	case !v.Limit.Allowed:
@@ -127,13 +139,30 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, p auth.Principal
 	return false
 }
 
-func policyInput(r *http.Request, p auth.Principal) policy.Input {
+// allowedByDetectors feeds the extraction detector and answers for a
+// principal it throttles or blocks.
+func (g *Gateway) allowedByDetectors(w http.ResponseWriter, r *http.Request, p auth.Principal) bool {
+	switch g.observeRecommendation(r, p) {
+	case anomaly.ActionBlocked:
+		g.metrics.blocked.WithLabelValues("extraction").Inc()
+		writeError(w, http.StatusForbidden, "extraction_blocked", "not allowed")
+		return false
+	case anomaly.ActionThrottled:
+		g.metrics.rateLimited.WithLabelValues("extraction").Inc()
+		w.Header().Set("Retry-After", "60")
+		writeError(w, http.StatusTooManyRequests, "extraction_throttled", "too many requests")
+		return false
+	}
+	return true
+}
+
+func policyInput(r *http.Request, p auth.Principal, suspicion map[string]any) policy.Input {
 	return policy.Input{
 		Principal:  policy.Principal{Sub: p.Subject, Role: p.Role, ClientIP: clientIP(r)},
 		Method:     r.Method,
 		Path:       strings.Split(strings.Trim(r.URL.Path, "/"), "/"),
 		TargetUser: r.PathValue("userid"),
-		Suspicion:  map[string]any{},
+		Suspicion:  suspicion,
 	}
 }
 

@@ -127,10 +127,10 @@ func TestHandlerRevalidates(t *testing.T) {
 func TestPageHasNoInlineCode(t *testing.T) {
 	page := body(t, serve(t, http.MethodGet, "/dashboard/", nil))
 	forbidden := map[string]*regexp.Regexp{
-		"inline script":  regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]`),
-		"event handler":  regexp.MustCompile(`\son[a-z]+\s*=`),
-		"inline style":   regexp.MustCompile(`<style|\sstyle\s*=`),
-		"outside asset":  regexp.MustCompile(`(?:src|href|action)="(?:[a-z]+:)?//`),
+		"inline script": regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]`),
+		"event handler": regexp.MustCompile(`\son[a-z]+\s*=`),
+		"inline style":  regexp.MustCompile(`<style|\sstyle\s*=`),
+		"outside asset": regexp.MustCompile(`(?:src|href|action)="(?:[a-z]+:)?//`),
 	}
 	for what, re := range forbidden {
 		if m := re.FindString(page); m != "" {

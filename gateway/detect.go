@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/reelguard/reelguard/anomaly"
+	"github.com/reelguard/reelguard/auth"
+)
+
+// reqState travels in a request's context so the outer guard learns what
+// the inner stages decided.
+type reqState struct {
+	blocked bool // refused by the block list: not evidence for the detectors
+}
+
+const stateKey ctxKey = 100
+
+func stateOf(ctx context.Context) *reqState {
+	if s, ok := ctx.Value(stateKey).(*reqState); ok {
+		return s
+	}
+	return &reqState{}
+}
+
+func addrOf(r *http.Request) netip.Addr {
+	a, _ := netip.ParseAddr(clientIP(r))
+	return a.WithZone("")
+}
+
+// suspicion is the detectors' view of a principal and its address, for the
+// policy's input.
+func (g *Gateway) suspicion(r *http.Request, p auth.Principal) map[string]any {
+	return g.monitor.Suspicion(p.Subject, addrOf(r))
+}
+
+// floodFlagged reports an address the flood detector throttles or blocks.
+func (g *Gateway) floodFlagged(r *http.Request) bool {
+	s := g.monitor.Suspicion("", addrOf(r))
+	dos, _ := s["dos"].(bool)
+	return dos
+}
+
+// observeHit feeds every answered request, but those the block list refused,
+// to the flood detector.
+func (g *Gateway) observeHit(r *http.Request, status int) {
+	if stateOf(r.Context()).blocked {
+		return
+	}
+	g.act(r.Context(), g.monitor.ObserveHit(anomaly.Hit{Time: time.Now(), IP: addrOf(r), Status: status}))
+}
+
+// observeRecommendation feeds the extraction detector an allowed request and
+// reports whether it may proceed.
+func (g *Gateway) observeRecommendation(r *http.Request, p auth.Principal) anomaly.Action {
+	d := g.monitor.ObserveRequest(anomaly.RecRequest{Time: time.Now(), Principal: p.Subject, Role: p.Role,
+		IP: addrOf(r), Target: r.PathValue("userid")})
+	g.act(r.Context(), d)
+	return d.Action
+}
+
+// act carries out a detector's decision: the escalating block goes on the
+// guard's shared block list, the alert on the hub.
+func (g *Gateway) act(ctx context.Context, d anomaly.Decision) {
+	if d.Alert == nil && d.Block == nil {
+		return
+	}
+	a, err := anomaly.Apply(d, g.alerts, g.offences)
+	if err != nil {
+		g.log.Error("detector decision not applied", "err", err)
+		return
+	}
+	if d.Block == nil {
+		return
+	}
+	b, ok := g.offences.Blocked(d.Block.Kind, d.Block.Key)
+	if !ok {
+		return
+	}
+	if err := g.checker.Block(context.WithoutCancel(ctx), string(d.Block.Kind), d.Block.Key, time.Until(b.Until)); err != nil {
+		g.log.Error("detector block not stored", "err", err, "kind", d.Block.Kind, "alert", a.ID)
+	}
+}
