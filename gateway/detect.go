@@ -13,7 +13,8 @@ import (
 // reqState travels in a request's context so the outer guard learns what
 // the inner stages decided.
 type reqState struct {
-	blocked bool // refused by the block list: not evidence for the detectors
+	blocked       bool // refused by the block list: not evidence for the detectors
+	authenticated bool // a valid token: its traffic is the principal's tier's business
 }
 
 const stateKey ctxKey = 100
@@ -43,10 +44,11 @@ func (g *Gateway) floodFlagged(r *http.Request) bool {
 	return dos
 }
 
-// observeHit feeds every answered request, but those the block list refused,
-// to the flood detector.
+// observeHit feeds the flood detector the requests that carried no valid
+// token (a service front end at its 500/s tier is no flood; its limit and
+// the extraction detector watch it) and were not refused by the block list.
 func (g *Gateway) observeHit(r *http.Request, status int) {
-	if stateOf(r.Context()).blocked {
+	if st := stateOf(r.Context()); st.blocked || st.authenticated {
 		return
 	}
 	g.act(r.Context(), g.monitor.ObserveHit(anomaly.Hit{Time: time.Now(), IP: addrOf(r), Status: status}))

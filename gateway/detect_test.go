@@ -77,3 +77,15 @@ func TestFloodIsThrottled(t *testing.T) {
 		t.Error("no dos alert")
 	}
 }
+
+// A service front end at its tier's rate from one address is not a flood.
+func TestAuthenticatedTrafficIsNoFlood(t *testing.T) {
+	roomy := ratelimit.Rate{PerSecond: 1e6, Burst: 1e6}
+	s := newStack(t, gateway.Config{PreAuth: roomy, Tiers: map[string]ratelimit.Rate{"service": roomy}}, nil)
+	svc := s.token(t, "frontend", "service")
+	for i := range 400 {
+		if code, _, body := s.get(t, fmt.Sprintf("%s/recommend/%d", s.url, i%10), svc); code != http.StatusOK {
+			t.Fatalf("request %d of an authenticated front end: %d %s", i, code, body)
+		}
+	}
+}

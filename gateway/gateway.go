@@ -11,6 +11,7 @@ import (
 	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/auth"
 	"github.com/reelguard/reelguard/events"
+	"github.com/reelguard/reelguard/gateway/dashboard"
 	"github.com/reelguard/reelguard/gateway/ratelimit"
 	"github.com/reelguard/reelguard/policy"
 )
@@ -169,6 +170,7 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 		mux.Handle("GET /admin/policy", g.protectAdmin(jsonHandler(func() any { return pol.Status() })))
 		mux.Handle("PUT /admin/policy", g.protectAdmin(g.putPolicy(pol)))
 	}
+	mux.Handle("GET /dashboard/", dashboard.Handler())
 	mux.Handle("PUT /admin/revocations/{sub}/{jti}", g.protectAdmin(http.HandlerFunc(g.putRevocation)))
 	mux.Handle("GET /admin/alerts", g.protectAdmin(jsonHandler(func() any { return g.alerts.Recent(0) })))
 	mux.Handle("GET /admin/alerts/stream", g.protectAdmin(http.HandlerFunc(g.alertStream)))

@@ -76,6 +76,7 @@ func (g *Gateway) authorized(route string, guarded bool, next http.Handler) http
 			writeError(w, http.StatusUnauthorized, reason, "authentication required")
 			return
 		}
+		stateOf(r.Context()).authenticated = true
 		d, err := g.policy.Decide(r.Context(), policyInput(r, p, g.suspicion(r, p)))
 		if err != nil || !d.Allow {
 			reason := d.Reason

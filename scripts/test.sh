@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_packages redis-server:redis-server redis-cli:redis-tools kcat:kcat curl:curl
+ensure_packages redis-server:redis-server redis-cli:redis-tools kcat:kcat curl:curl chromium:chromium chromedriver:chromium-driver
 make build
 
 tmp=$(mktemp -d)
