@@ -25,18 +25,18 @@ func (e *Engine) Reload(ctx context.Context) (Report, error) {
 	cur := e.state.Load()
 	src, err := readSource(os.DirFS(e.dir), e.dir)
 	if err != nil {
-		e.reject(ctx, cur, "", err)
+		e.reject(ctx, cur, "", true, err)
 		return Report{Previous: cur.policy.revision}, fmt.Errorf("reload policy: %w", err)
 	}
 	if rev := src.revision(); rev == cur.policy.revision {
-		if cur.lastError != nil { // a rejected edit was undone
+		if cur.lastError != nil && cur.folderError { // a rejected edit of the folder was undone
 			e.state.Store(&engineState{policy: cur.policy})
 		}
 		return Report{Revision: rev, Previous: rev}, nil
 	}
 	p, rep, err := e.vet(ctx, cur.policy, src)
 	if err != nil {
-		e.reject(ctx, cur, rep.Revision, err)
+		e.reject(ctx, cur, rep.Revision, true, err)
 		return rep, fmt.Errorf("reload policy: %w", err)
 	}
 	e.activate(p, rep, cur.policy.revision)
@@ -66,7 +66,7 @@ func (e *Engine) Propose(ctx context.Context, files map[string][]byte) (Report, 
 	}
 	p, rep, err := e.vet(ctx, cur.policy, src.with(files))
 	if err != nil {
-		e.reject(ctx, cur, rep.Revision, err)
+		e.reject(ctx, cur, rep.Revision, false, err)
 		return rep, fmt.Errorf("propose policy: %w", err)
 	}
 	if err := writeFiles(e.dir, files); err != nil {

@@ -255,3 +255,18 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("Diff with a crashing edit = %v, want ErrReplay", err)
 	}
 }
+
+// A rejected proposal never touched the folder, so the watcher finding the
+// folder unchanged must not take the rejection for an undone edit.
+func TestRejectedProposalKeepsLastErrorAcrossReloads(t *testing.T) {
+	e, _, _ := loggedEngine(t)
+	if _, err := e.Propose(context.Background(), map[string][]byte{"bad.rego": []byte("package reelguard.authz\nallow if {")}); err == nil {
+		t.Fatal("a broken module was accepted")
+	}
+	if _, err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Status(); st.LastError == nil {
+		t.Error("a reload of the unchanged folder cleared the rejected proposal's error")
+	}
+}

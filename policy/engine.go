@@ -25,6 +25,9 @@ type Engine struct {
 type engineState struct {
 	policy    *prepared
 	lastError *string
+	// folderError: lastError came from a bad edit of the folder (which
+	// undoing clears), not from a rejected proposal (the folder never held it).
+	folderError bool
 }
 
 // Option configures an Engine.
@@ -95,12 +98,12 @@ func (e *Engine) replayInputs() []Input {
 }
 
 // reject records a gate failure as the last error, keeping the policy.
-func (e *Engine) reject(ctx context.Context, cur *engineState, revision string, err error) {
+func (e *Engine) reject(ctx context.Context, cur *engineState, revision string, fromFolder bool, err error) {
 	if ctx.Err() != nil { // a cancelled gate run says nothing of the edit
 		return
 	}
 	msg := err.Error()
-	e.state.Store(&engineState{policy: cur.policy, lastError: &msg})
+	e.state.Store(&engineState{policy: cur.policy, lastError: &msg, folderError: fromFolder})
 	e.logger.Warn("policy edit rejected", "dir", e.dir, "revision", cur.policy.revision, "candidate", revision, "err", err)
 }
 
