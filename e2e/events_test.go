@@ -32,6 +32,7 @@ type eventsStack struct {
 	gateway                  *proc
 	gwEnv                    []string
 	gwURL                    string
+	adminURL                 string
 	client                   *http.Client
 	ingestToken              string
 	revoked                  *events.Signer
@@ -60,7 +61,9 @@ func newEventsStack(t *testing.T) *eventsStack {
 		"--feedback-base", base, "--retrain-events", "24", "--retrain-interval", "1h", "--promote-threshold", "1")
 	waitOK(t, http.DefaultClient, "http://"+recAddr+"/readyz", rec)
 
-	s.gwEnv = append(env, "REELGUARD_LISTEN="+addr(t), "REELGUARD_ADMIN_LISTEN="+addr(t),
+	adminAddr := addr(t)
+	s.adminURL = "http://" + adminAddr
+	s.gwEnv = append(env, "REELGUARD_LISTEN="+addr(t), "REELGUARD_ADMIN_LISTEN="+adminAddr,
 		"REELGUARD_UPSTREAM=http://"+recAddr, "REELGUARD_INSTANCE=e2e-events-gw")
 	s.client = tlsClient(t, s.data, 10*time.Second)
 	s.startGateway(t)
@@ -222,6 +225,26 @@ func testForged(t *testing.T, s *eventsStack) {
 			t.Errorf("recommender counted %d %s rejections, want 1 (%v)", st.Rejected[reason], reason, st.Rejected)
 		}
 	}
+	// The recommender's signature alerts reach the gateway's dashboard through
+	// security-alerts.
+	admin := strings.TrimSpace(run(t, []string{"REELGUARD_DATA=" + s.data}, "gateway", "token", "--sub", "ops", "--role", "admin"))
+	waitFor(t, "a signature alert on the gateway's /admin/alerts", func() bool {
+		req, _ := http.NewRequest(http.MethodGet, s.adminURL+"/admin/alerts", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var alerts []struct{ Kind string }
+		_ = json.NewDecoder(resp.Body).Decode(&alerts)
+		for _, a := range alerts {
+			if a.Kind == "signature" {
+				return true
+			}
+		}
+		return false
+	})
 	waitFor(t, "a promoted retrain", func() bool { st = s.status(t); return st.Promotions > 0 || st.LastError != "" })
 	checkPromotedMeta(t, filepath.Join(s.data, "model"), st)
 }

@@ -355,6 +355,12 @@ func (s *stack) run(ctx context.Context) error {
 		syncCtx, stopSync := context.WithCancel(ctx)
 		g.Add(func() error { return s.limits.Run(syncCtx) }, func(error) { stopSync() })
 	}
+	importer, err := s.alertImporter()
+	if err != nil {
+		return err
+	}
+	importCtx, stopImport := context.WithCancel(ctx)
+	g.Add(func() error { return importer.Run(importCtx) }, func(error) { stopImport() })
 	fallbackCtx, stopFallback := context.WithCancel(ctx)
 	g.Add(func() error { return s.gw.Run(fallbackCtx) }, func(error) { stopFallback() })
 	watchCtx, stopWatch := context.WithCancel(ctx)

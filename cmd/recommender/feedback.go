@@ -67,14 +67,19 @@ func (f *feedbackFlags) actors(dir, keys, listen string, logger *slog.Logger) ([
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	consumer, err := f.newConsumer(brokers, keysDir(keys), listen, fb, logger)
+	alerts, err := newSignatureAlerts(brokers, keysDir(keys), logger)
+	if err != nil {
+		fb.Close()
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	consumer, err := f.newConsumer(brokers, keysDir(keys), listen, fb, alerts, logger)
 	if err != nil {
 		fb.Close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("verifying movielog consumer and feedback loop on", "brokers", f.brokers, "group", f.group,
 		"retrain_interval", f.interval, "retrain_events", f.events, "promote_threshold", f.threshold)
-	return []actor{contextActor(consumer.Run), contextActor(fb.Run)}, nil
+	return []actor{contextActor(consumer.Run), contextActor(fb.Run), contextActor(alerts.run)}, nil
 }
 
 func (f *feedbackFlags) openFeedback(dir, keys string, logger *slog.Logger) (*recommender.Feedback, error) {
@@ -88,7 +93,8 @@ func (f *feedbackFlags) openFeedback(dir, keys string, logger *slog.Logger) (*re
 	})
 }
 
-func (f *feedbackFlags) newConsumer(brokers []string, keys, listen string, fb *recommender.Feedback, logger *slog.Logger) (*events.Consumer, error) {
+func (f *feedbackFlags) newConsumer(brokers []string, keys, listen string, fb *recommender.Feedback,
+	alerts *signatureAlerts, logger *slog.Logger) (*events.Consumer, error) {
 	keyset, err := events.LoadKeyset(filepath.Join(keys, events.KeysetFile))
 	if err != nil {
 		return nil, fmt.Errorf("movielog consumer: %w", err)
@@ -99,9 +105,12 @@ func (f *feedbackFlags) newConsumer(brokers []string, keys, listen string, fb *r
 	}
 	return events.NewConsumer(events.ConsumerConfig{
 		Brokers: brokers, Group: f.group, Topics: []string{movielogTopic},
-		Verifier:  events.NewVerifier(keyset, 0),
-		Handler:   feedbackHandler(fb),
-		OnReject:  func(_ *kgo.Record, reason string, _ error) { fb.Reject(reason) },
+		Verifier: events.NewVerifier(keyset, 0),
+		Handler:  feedbackHandler(fb),
+		OnReject: func(r *kgo.Record, reason string, _ error) {
+			fb.Reject(reason)
+			alerts.rejected(r, reason)
+		},
 		StateFile: filepath.Join(state, "replay.json"),
 		Logger:    logger,
 	})
