@@ -31,6 +31,13 @@ type Config struct {
 	// shed with 503 and Retry-After, those without a token first (they may
 	// use only three quarters of it). Default 1024.
 	MaxInFlight int
+	// AnswerCacheTTL keeps each user's answer this long, served without the
+	// retrieval service once auth, policy, limits and detectors let a request
+	// through; a new model version empties the cache. Default 5s; negative
+	// turns the cache off.
+	AnswerCacheTTL time.Duration
+	// AnswerCacheSize bounds the cached answers. Default 65536.
+	AnswerCacheSize int
 	// RequestLogTopic is where answered recommendation requests are logged.
 	// Default "recommendations".
 	RequestLogTopic string
@@ -84,6 +91,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConnsPerIP == 0 {
 		c.MaxConnsPerIP = 256
+	}
+	if c.AnswerCacheTTL == 0 {
+		c.AnswerCacheTTL = 5 * time.Second
+	}
+	if c.AnswerCacheSize <= 0 {
+		c.AnswerCacheSize = 65536
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 1024

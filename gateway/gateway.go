@@ -70,10 +70,12 @@ type Gateway struct {
 	// served while it is open or failing.
 	breaker  breaker
 	fallback *fallback
-	proxy    http.Handler
-	reqLog   *requestLog
-	metrics  *Metrics
-	log      *slog.Logger
+	// answers caches recent answers per user (nil when AnswerCacheTTL < 0).
+	answers *answerCache
+	proxy   http.Handler
+	reqLog  *requestLog
+	metrics *Metrics
+	log     *slog.Logger
 }
 
 // New validates cfg and wires the request path.
@@ -121,6 +123,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		log:      d.Logger,
 	}
 	g.reqLog = newRequestLog(d.Log, cfg, g.metrics, d.Logger)
+	if cfg.AnswerCacheTTL > 0 {
+		g.answers = newAnswerCache(cfg.AnswerCacheTTL, cfg.AnswerCacheSize)
+	}
 	g.fallback = &fallback{url: strings.TrimSuffix(cfg.Upstream, "/") + "/popular",
 		client: &http.Client{Timeout: cfg.UpstreamTimeout}}
 	proxy, err := newProxy(cfg, g.upstreamFailed, g.breaker.success)
@@ -185,12 +190,22 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 // hands the answer to the request log.
 func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 	rec := newRecorder(w, requestLogCapture)
-	if g.breaker.allow(time.Now()) {
+	now := time.Now()
+	key := answerKey{user: r.PathValue("userid"), json: strings.Contains(r.Header.Get("Accept"), "application/json")}
+	switch a, hit := g.answers.get(key, now); {
+	case hit:
+		g.metrics.answerCache.WithLabelValues("hit").Inc()
+		a.serve(rec)
+	case g.breaker.allow(now):
+		g.metrics.answerCache.WithLabelValues("miss").Inc()
 		g.proxy.ServeHTTP(rec, r)
-	} else {
+		if rec.Header().Get("X-Reelguard-Fallback") == "" {
+			g.answers.put(key, rec, now)
+		}
+	default:
 		g.degrade(rec, r)
 	}
-	g.reqLog.add(r.PathValue("userid"), rec, requestStart(r.Context()))
+	g.reqLog.add(key.user, rec, requestStart(r.Context()))
 }
 
 // degrade answers without the retrieval service: the cached popular list,

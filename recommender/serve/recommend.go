@@ -59,6 +59,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) int {
 		s.cache.put(key, body)
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set(ModelHeader, s.model.Version())
 	if key.json {
 		w.Header().Set("Content-Type", "application/json")
 	} else {
@@ -68,6 +69,10 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) int {
 	_, _ = w.Write(body) // a failed write means the client left
 	return http.StatusOK
 }
+
+// ModelHeader names the model version that produced an answer, so the
+// gateway's response cache can tell when the model changed.
+const ModelHeader = "X-Reelguard-Model"
 
 // popular answers GET /popular: the current model's list for a user it has
 // never seen, as JSON. The gateway keeps it as its fallback for when this

@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"net/http"
+	"sync"
+	"time"
+)
+
+// modelHeader is the retrieval service's header naming the model version
+// that produced an answer (recommender/serve.ModelHeader).
+const modelHeader = "X-Reelguard-Model"
+
+// answerCache keeps recent recommendation answers per (user, format) for a
+// short time, consulted only after authentication, policy, limits and the
+// detectors have let a request through. It empties itself when an answer
+// names a model version other than the one its entries came from.
+type answerCache struct {
+	ttl time.Duration
+	max int
+
+	mu      sync.Mutex
+	model   string
+	entries map[answerKey]cachedAnswer
+}
+
+type answerKey struct {
+	user string
+	json bool
+}
+
+type cachedAnswer struct {
+	body        []byte
+	contentType string
+	model       string
+	expires     time.Time
+}
+
+func newAnswerCache(ttl time.Duration, max int) *answerCache {
+	return &answerCache{ttl: ttl, max: max, entries: make(map[answerKey]cachedAnswer)}
+}
+
+func (c *answerCache) get(k answerKey, now time.Time) (cachedAnswer, bool) {
+	if c == nil {
+		return cachedAnswer{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.entries[k]
+	if !ok || now.After(a.expires) {
+		return cachedAnswer{}, false
+	}
+	return a, true
+}
+
+// put keeps a complete 200 answer; a new model version empties the cache.
+func (c *answerCache) put(k answerKey, rec *recorder, now time.Time) {
+	h := rec.Header()
+	model := h.Get(modelHeader)
+	if c == nil || rec.status != http.StatusOK || model == "" || len(rec.body) >= rec.capture {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if model != c.model || len(c.entries) >= c.max {
+		clear(c.entries) // the model changed, or the cache is full: start afresh
+		c.model = model
+	}
+	c.entries[k] = cachedAnswer{body: rec.body, contentType: h.Get("Content-Type"), model: model, expires: now.Add(c.ttl)}
+}
+
+// serve writes a cached answer.
+func (a cachedAnswer) serve(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set(modelHeader, a.model)
+	h.Set("X-Reelguard-Cache", "hit")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(a.body)
+}
