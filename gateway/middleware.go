@@ -78,6 +78,9 @@ func (g *Gateway) authorized(route string, guarded bool, next http.Handler) http
 		}
 		stateOf(r.Context()).authenticated = true
 		d, err := g.policy.Decide(r.Context(), policyInput(r, p, g.suspicion(r, p)))
+		if err != nil && r.Context().Err() != nil {
+			return // the client went away mid-decision: nobody to answer
+		}
 		if err != nil || !d.Allow {
 			reason := d.Reason
 			if err != nil {

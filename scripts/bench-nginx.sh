@@ -184,9 +184,17 @@ results=$work/results.txt
 stop_gateway
 
 if [ "$REDIS" = 1 ]; then
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/logs/redis.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  # pick_port runs in a subshell and cannot remember what it handed out, so
+  # a port may collide with one of ours: try another until redis is up.
+  for _ in $(seq 1 10); do
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/logs/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    wait "$redis_pid" 2>/dev/null || true
+  done
+  pids+=("$redis_pid")
   start_gateway "redis://127.0.0.1:$redis_port/0"
   drive warmup-redis "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
   redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before.txt"

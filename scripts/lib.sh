@@ -4,7 +4,7 @@
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( RANDOM % 25000 + 30000 ))
+    p=$(( RANDOM % 12000 + 20000 )) # below the ephemeral range (32768+): no clash with outbound sockets
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"; return 0
     fi
