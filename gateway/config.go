@@ -27,6 +27,9 @@ type Config struct {
 	Tiers map[string]ratelimit.Rate
 	// MaxConnsPerIP caps concurrent connections from one client IP. Default 256.
 	MaxConnsPerIP int
+	// MaxConns caps open connections in all, whatever their addresses.
+	// Default 8192.
+	MaxConns int
 	// MaxInFlight bounds the requests served at once; past it requests are
 	// shed with 503 and Retry-After, those without a token first (they may
 	// use only three quarters of it). Default 1024.
@@ -97,6 +100,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AnswerCacheSize <= 0 {
 		c.AnswerCacheSize = 65536
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 8192
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 1024

@@ -7,19 +7,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// connLimitListener closes connections beyond max from one IP at accept,
-// before any TLS work is spent on them.
+// connLimitListener closes connections beyond max from one IP, or beyond
+// total in all, at accept, before any TLS work is spent on them: slow
+// clients spread over many addresses cannot take every descriptor.
 type connLimitListener struct {
 	net.Listener
-	max      int
-	rejected prometheus.Counter
+	max, total int
+	rejected   prometheus.Counter
 
 	mu    sync.Mutex
 	perIP map[string]int
+	open  int
 }
 
-func newConnLimitListener(l net.Listener, max int, rejected prometheus.Counter) *connLimitListener {
-	return &connLimitListener{Listener: l, max: max, rejected: rejected, perIP: make(map[string]int)}
+func newConnLimitListener(l net.Listener, max, total int, rejected prometheus.Counter) *connLimitListener {
+	return &connLimitListener{Listener: l, max: max, total: total, rejected: rejected, perIP: make(map[string]int)}
 }
 
 func (l *connLimitListener) Accept() (net.Conn, error) {
@@ -40,16 +42,18 @@ func (l *connLimitListener) Accept() (net.Conn, error) {
 func (l *connLimitListener) acquire(ip string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.perIP[ip] >= l.max {
+	if l.perIP[ip] >= l.max || l.open >= l.total {
 		return false
 	}
 	l.perIP[ip]++
+	l.open++
 	return true
 }
 
 func (l *connLimitListener) releaseIP(ip string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.open--
 	if l.perIP[ip]--; l.perIP[ip] <= 0 {
 		delete(l.perIP, ip)
 	}

@@ -43,7 +43,7 @@ func (g *Gateway) PublicServer(tlsConfig *tls.Config) *http.Server {
 // ServePublic serves srv over TLS on l, closing connections beyond the
 // per-IP cap at accept. It returns when srv is shut down.
 func (g *Gateway) ServePublic(srv *http.Server, l net.Listener) error {
-	limited := newConnLimitListener(l, g.cfg.MaxConnsPerIP, g.metrics.connRejected)
+	limited := newConnLimitListener(l, g.cfg.MaxConnsPerIP, g.cfg.MaxConns, g.metrics.connRejected)
 	err := srv.ServeTLS(limited, "", "")
 	if err == http.ErrServerClosed {
 		return nil
