@@ -39,6 +39,8 @@ type config struct {
 	AlertWebhookURL     string                `yaml:"alert_webhook_url"`
 	LimiterFailClosed   bool                  `yaml:"limiter_fail_closed"`
 	MaxConnsPerIP       int                   `yaml:"max_conns_per_ip"`
+	MaxConns            int                   `yaml:"max_conns"`
+	MaxInFlight         int                   `yaml:"max_in_flight"`
 	PreAuth             *rateConfig           `yaml:"pre_auth"`
 	Tiers               map[string]rateConfig `yaml:"tiers"`
 	LogLevel            string                `yaml:"log_level"`
@@ -174,7 +176,7 @@ func (c *config) stateDir() string {
 
 func (c *config) gateway() gateway.Config {
 	g := gateway.Config{Upstream: c.Upstream, UpstreamTimeout: c.UpstreamTimeout,
-		ServerName: c.Instance, MaxConnsPerIP: c.MaxConnsPerIP}
+		ServerName: c.Instance, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, MaxInFlight: c.MaxInFlight}
 	if c.PreAuth != nil {
 		g.PreAuth = ratelimit.Rate{PerSecond: c.PreAuth.Rate, Burst: c.PreAuth.Burst}
 	}
