@@ -63,7 +63,8 @@ type ProducerConfig struct {
 	DeliveryTimeout time.Duration
 	// OnState, when set, is called (from one goroutine at a time) when the
 	// broker is lost or found again and when the spool's Level changes:
-	// the gateway's `events` alert.
+	// the gateway's `events` alert. Changes coalesce: it gets the state as
+	// it is when it runs, so a spool filling fast may go from ok to full.
 	OnState func(State)
 }
 

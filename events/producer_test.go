@@ -194,7 +194,7 @@ func TestProducerSpoolFull(t *testing.T) {
 	var states stateLog
 	p := newTestProducer(t, ProducerConfig{Brokers: brokers, SpoolDir: t.TempDir(), SpoolMaxBytes: 128 << 10, OnState: states.add})
 
-	acked := 0
+	acked, sawHigh := 0, false
 	padding := make([]byte, 1000)
 	for ; ; acked++ {
 		id := "id-" + strconv.Itoa(acked)
@@ -205,12 +205,19 @@ func TestProducerSpoolFull(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Append %d: %v", acked, err)
 		}
+		sawHigh = sawHigh || p.State().Level == SpoolHigh
+	}
+	if !sawHigh {
+		t.Error("the spool filled without its state passing through high")
 	}
 	if p.Send(topic, nil, padding); p.Stats().Refused != 1 {
 		t.Fatalf("Refused = %d, want 1", p.Stats().Refused)
 	}
-	waitFor(t, "the spool reported high, then full", func() bool {
-		return states.saw(func(s State) bool { return s.Level == SpoolHigh }) && states.saw(func(s State) bool { return s.Level == SpoolFull })
+	// OnState reports the state as it is when its goroutine runs (changes
+	// coalesce), so on a busy machine it may go from ok straight to full:
+	// full must be reported; high was checked on State above.
+	waitFor(t, "the spool reported full", func() bool {
+		return states.saw(func(s State) bool { return s.Level == SpoolFull })
 	})
 	waitFor(t, "the Send refused for room counted as dropped", func() bool { return p.Stats().Dropped == 1 })
 
