@@ -49,25 +49,7 @@ func TestCGRowSolves(t *testing.T) {
 	s.cgRow(x, cols, conf, y, newCGScratch(f))
 
 	// A = YᵀY + λI + Σ c' y yᵀ, b = Σ (1+c') y, solved by Gaussian elimination.
-	a, b := make([][]float64, f), make([]float64, f)
-	for r := range f {
-		a[r] = make([]float64, f+1)
-		a[r][r] = reg
-		for i := range items {
-			for c := range f {
-				a[r][c] += float64(y[i*f+r]) * float64(y[i*f+c])
-			}
-		}
-	}
-	for j, i := range cols {
-		for r := range f {
-			b[r] += (1 + float64(conf[j])) * float64(y[int(i)*f+r])
-			for c := range f {
-				a[r][c] += float64(conf[j]) * float64(y[int(i)*f+r]) * float64(y[int(i)*f+c])
-			}
-		}
-	}
-	want := solveDense(a, b)
+	want := exactRow(y, items, f, reg, cols, conf)
 	for r := range f {
 		if math.Abs(float64(x[r])-want[r]) > 1e-3*math.Max(1, math.Abs(want[r])) {
 			t.Fatalf("x = %v, want %v", x, want)
