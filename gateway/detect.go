@@ -13,8 +13,9 @@ import (
 // reqState travels in a request's context so the outer guard learns what
 // the inner stages decided.
 type reqState struct {
-	blocked       bool // refused by the block list: not evidence for the detectors
-	authenticated bool // a valid token: its traffic is the principal's tier's business
+	addr          netip.Addr // the client's address, parsed once
+	blocked       bool       // refused by the block list: not evidence for the detectors
+	authenticated bool       // a valid token: its traffic is the principal's tier's business
 }
 
 const stateKey ctxKey = 100
@@ -26,7 +27,15 @@ func stateOf(ctx context.Context) *reqState {
 	return &reqState{}
 }
 
+// addrOf is the client's address, as the guard parsed it for this request.
 func addrOf(r *http.Request) netip.Addr {
+	if st, ok := r.Context().Value(stateKey).(*reqState); ok && st.addr.IsValid() {
+		return st.addr
+	}
+	return parseAddr(r)
+}
+
+func parseAddr(r *http.Request) netip.Addr {
 	a, _ := netip.ParseAddr(clientIP(r))
 	return a.WithZone("")
 }

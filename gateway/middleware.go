@@ -34,7 +34,7 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			return
 		}
 		defer g.shed.release()
-		state := &reqState{}
+		state := &reqState{addr: parseAddr(r)}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey, state))
 		if g.floodFlagged(r) {
 			g.metrics.rateLimited.WithLabelValues("flood").Inc()
