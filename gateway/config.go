@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +15,9 @@ import (
 type Config struct {
 	// Upstream is the retrieval service's base URL. Default http://127.0.0.1:8082.
 	Upstream string
+	// UpstreamTLS, when set, is the client side of mTLS to an https
+	// Upstream: the internal CA's pool and this gateway's client certificate.
+	UpstreamTLS *tls.Config
 	// UpstreamTimeout bounds one proxied request, connect to last byte. Default 2s.
 	UpstreamTimeout time.Duration
 	// ServerName names this gateway in the request log's course lines

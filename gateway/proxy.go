@@ -31,6 +31,8 @@ func newProxy(cfg Config, failed func(http.ResponseWriter, *http.Request, error)
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+		TLSClientConfig:       cfg.UpstreamTLS,
+		ForceAttemptHTTP2:     cfg.UpstreamTLS != nil,
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
