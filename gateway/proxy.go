@@ -32,7 +32,6 @@ func newProxy(cfg Config, failed func(http.ResponseWriter, *http.Request, error)
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
 		TLSClientConfig:       cfg.UpstreamTLS,
-		ForceAttemptHTTP2:     cfg.UpstreamTLS != nil,
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
