@@ -33,6 +33,9 @@ type prepared struct {
 	revision string
 	files    int
 	loadedAt time.Time
+	// memo remembers decisions by input; nil when the policy calls a
+	// nondeterministic builtin, which also keeps its evaluations inline.
+	memo *memo
 }
 
 // prepare compiles the decision query against compiler and data.
@@ -47,18 +50,42 @@ func prepare(ctx context.Context, compiler *ast.Compiler, data map[string]any) (
 	if err != nil {
 		return nil, fmt.Errorf("policy store: %w", err)
 	}
-	return &prepared{compiler: compiler, query: query, store: store, txn: txn, loadedAt: time.Now()}, nil
+	p := &prepared{compiler: compiler, query: query, store: store, txn: txn, loadedAt: time.Now()}
+	if deterministic(compiler) {
+		p.memo = newMemo(memoSize)
+	}
+	return p, nil
 }
 
 // decide evaluates the decision for in. On any error the returned decision
 // denies with reason "policy_error"; callers must deny too.
 func (p *prepared) decide(ctx context.Context, in Input) (Decision, error) {
+	if p.memo == nil {
+		return p.evaluate(ctx, in, p.eval)
+	}
+	key, ok := memoKey(in)
+	if !ok {
+		return p.evaluate(ctx, in, p.evalWarm)
+	}
+	if d, hit := p.memo.get(key); hit {
+		return d, nil
+	}
+	d, err := p.evaluate(ctx, in, p.evalWarm)
+	if err == nil { // errors (a cancelled request, a bad result) are never remembered
+		p.memo.put(key, d)
+	}
+	return d, err
+}
+
+// evaluate builds in's OPA value, evaluates it with eval and decodes the
+// decision.
+func (p *prepared) evaluate(ctx context.Context, in Input, eval func(context.Context, *ast.Term) (*ast.Term, error)) (Decision, error) {
 	failed := Decision{Reason: "policy_error"}
 	input, err := in.value()
 	if err != nil {
 		return failed, err
 	}
-	t, err := p.eval(ctx, ast.NewTerm(input))
+	t, err := eval(ctx, ast.NewTerm(input))
 	if err != nil {
 		return failed, fmt.Errorf("evaluate policy: %w", err)
 	}
