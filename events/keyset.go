@@ -153,7 +153,8 @@ func parseKeyEntry(e KeyEntry) (verifyKey, error) {
 }
 
 // EnsureKeys makes an Ed25519 event-signing key in dir ($REELGUARD_DATA/keys)
-// when it has none: events.key (0600) and the public events-keyset.json.
+// when it has none: events.key (0600) and the public events-keyset.json;
+// and the request log's HMAC key, requestlog.key (0600).
 // A keyset missing beside an existing key is rewritten from the key. Safe
 // when several processes start at once: the first key written wins.
 func EnsureKeys(dir string) (created bool, err error) {
@@ -168,6 +169,11 @@ func EnsureKeys(dir string) (created bool, err error) {
 		created = true
 	} else if err != nil {
 		return false, fmt.Errorf("ensure event keys: %w", err)
+	}
+	if made, err := ensureRequestLogKey(dir); err != nil {
+		return false, fmt.Errorf("ensure request-log key: %w", err)
+	} else if made {
+		created = true
 	}
 	setPath := filepath.Join(dir, KeysetFile)
 	if _, err := os.Stat(setPath); err == nil {
@@ -241,7 +247,11 @@ func writeAtomic(path string, data []byte, mode os.FileMode, replace bool) error
 
 // LoadSigner reads dir/events.key.
 func LoadSigner(dir string) (*Signer, error) {
-	path := filepath.Join(dir, PrivateKeyFile)
+	return loadSignerFile(filepath.Join(dir, PrivateKeyFile))
+}
+
+// loadSignerFile reads one KeyEntry file and makes its Signer.
+func loadSignerFile(path string) (*Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load event signer: %w", err)
@@ -261,4 +271,23 @@ func LoadSigner(dir string) (*Signer, error) {
 		return nil, fmt.Errorf("load event signer %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// with is a copy of ks with entries added.
+func (ks *Keyset) with(entries ...KeyEntry) (*Keyset, error) {
+	out := &Keyset{keys: make(map[string]verifyKey, len(ks.keys)+len(entries))}
+	for kid, k := range ks.keys {
+		out.keys[kid] = k
+	}
+	for _, e := range entries {
+		k, err := parseKeyEntry(e)
+		if err != nil {
+			return nil, fmt.Errorf("keyset: %w", err)
+		}
+		if _, dup := out.keys[e.Kid]; dup {
+			return nil, fmt.Errorf("keyset: duplicate kid %q", e.Kid)
+		}
+		out.keys[e.Kid] = k
+	}
+	return out, nil
 }

@@ -42,9 +42,12 @@ var (
 // ProducerConfig configures a Producer. Brokers and Signer are required;
 // every other zero value works.
 type ProducerConfig struct {
-	Brokers []string     // seed brokers, host:port
-	Signer  *Signer      // signs every record as it leaves the spool
-	Logger  *slog.Logger // default: discard
+	Brokers []string // seed brokers, host:port
+	Signer  *Signer  // signs every record as it leaves the spool
+	// TopicSigners sign the records of their topics instead of Signer:
+	// the request log's HMAC key, for one (RequestLogKeyFile).
+	TopicSigners map[string]*Signer
+	Logger       *slog.Logger // default: discard
 	// SpoolDir holds the durable spool (this instance's state folder).
 	// Empty: a temporary folder that Close removes, so nothing survives
 	// a crash; fine for tests and tools, not for a gateway.
@@ -187,12 +190,25 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 	return p, nil
 }
 
+// signerFor is the signer of topic's records.
+func (p *Producer) signerFor(topic string) *Signer {
+	if s, ok := p.cfg.TopicSigners[topic]; ok {
+		return s
+	}
+	return p.signer
+}
+
 func (cfg ProducerConfig) withDefaults() (ProducerConfig, error) {
 	if len(cfg.Brokers) == 0 {
 		return cfg, errors.New("no brokers")
 	}
 	if cfg.Signer == nil {
 		return cfg, errors.New("no signer")
+	}
+	for topic, s := range cfg.TopicSigners {
+		if s == nil {
+			return cfg, fmt.Errorf("no signer for topic %q", topic)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -132,7 +132,7 @@ func (s *sender) sign(records []*kgo.Record) {
 	signRange := func(rs []*kgo.Record) {
 		for _, r := range rs {
 			if r != nil {
-				_ = s.p.signer.Sign(r, now) // fails only on fields over 4 GiB; the spool caps records
+				_ = s.p.signerFor(r.Topic).Sign(r, now) // fails only on fields over 4 GiB; the spool caps records
 			}
 		}
 	}
