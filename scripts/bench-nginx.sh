@@ -69,11 +69,13 @@ admin_port=$(pick_port); kafka_port=$(pick_port); redis_port=$(pick_port)
 
 "$BIN/devbroker" --listen "127.0.0.1:$kafka_port" --data "$data/broker" >"$work/logs/devbroker.log" 2>&1 &
 pids+=($!)
+broker_pid=$!
 wait_for_line "$work/logs/devbroker.log" '^devbroker listening on ' 30 "${pids[-1]}"
 
 "$BIN/recommender" serve --model "$data/model" --listen "127.0.0.1:$rec_port" \
   >"$work/logs/recommender.log" 2>&1 &
 pids+=($!)
+rec_pid=$!
 wait_for_url "http://127.0.0.1:$rec_port/readyz" 30 "${pids[-1]}"
 
 # The gateway's limits, raised so throughput runs measure allowed requests.
@@ -133,6 +135,7 @@ http {
 NGINX
 "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/logs/nginx.log" 2>&1 &
 pids+=($!)
+nginx_pid=$!
 wait_for_url "https://127.0.0.1:$ngx_port/readyz" 30 "${pids[-1]}" --cacert "$data/ca/ca.pem"
 
 token=$("$BIN/gateway" token --data "$data" --sub bench-frontend --role service --ttl 1h)
@@ -144,10 +147,44 @@ uris() { echo "$work/uris-$(echo "$1" | tr -c 'a-z0-9\n' _).txt"; }
 
 # drive NAME BASE EXTRA...: one h2load run; prints req/s, status counts and
 # latency percentiles from h2load's per-request log.
+# cpu_ms PID...: CPU time (user + system, children included) the processes
+# and their threads have used so far, in milliseconds.
+cpu_ms() {
+  local pid t=0 tck
+  tck=$(getconf CLK_TCK)
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    t=$(( t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pid/stat") ))
+  done
+  echo $(( t * 1000 / tck ))
+}
+proc_name() {
+  case $1 in
+    "$rec_pid") echo recommender ;; "$broker_pid") echo devbroker ;; "${gw_pid:-x}") echo gateway ;;
+    "${redis_pid:-x}") echo redis ;; *) echo nginx ;;
+  esac
+}
+# nginx's workers are its children: count them through their parent.
+nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid" 2>/dev/null); }
+
 drive() {
   local name=$1 base=$2; shift 2
   local log=$work/h2load-$name.log out=$work/h2load-$name.out
-  h2load -t 1 --log-file="$log" -i "$(uris "$base")" "$@" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
+  local procs=("$rec_pid" "$broker_pid" "${gw_pid:-}" $(nginx_pids) ${redis_pid:-})
+  local before=() p
+  for p in "${procs[@]}"; do before+=("$(cpu_ms "$p")"); done
+  if [ "${PROFILE:-0}" = 1 ] && [ "$name" != "${name#gateway}" ]; then
+    perf record -q -F 499 -g -p "$gw_pid" -o "$work/perf-$name.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+  fi
+  /usr/bin/time -f '%U %S' -o "$work/time-$name.txt" \
+    h2load -t 1 --log-file="$log" -i "$(uris "$base")" "$@" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
+  local i=0 cpu="" n
+  for p in "${procs[@]}"; do
+    n=$(( $(cpu_ms "$p") - ${before[$i]} )); i=$((i + 1))
+    [ "$n" -gt 0 ] && cpu+=" $(proc_name "$p")=${n}ms"
+  done
+  cpu+=" h2load=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$work/time-$name.txt")ms"
+  echo "$name cpu:$cpu" >>"$work/cpu.txt"
   local rps
   rps=$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($i ~ /req\/s/) { print $(i-1); exit } }' "$out")
   sort -n -k3,3 "$log" | awk -v name="$name" -v rps="$rps" '
@@ -211,6 +248,17 @@ if [ "$REDIS" = 1 ]; then
   stop_gateway
 fi
 
+echo "CPU used during each run (h2load -t 1 drives one core at most):"
+sed 's/^/  /' "$work/cpu.txt"
+if [ "${PROFILE:-0}" = 1 ]; then
+  for f in "$work"/perf-*.data; do
+    perf report -i "$f" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -60 >"${f%.data}.txt"
+    echo "perf profile: ${f%.data}.txt"
+  done
+  trap - EXIT; kill -TERM "${pids[@]}" 2>/dev/null; wait 2>/dev/null
+  echo "kept $work for the profiles"
+fi
 awk '$2 ~ /^[0-9.]+$/ { r[$1] = $2 } $1 ~ /^lat-/ { for (i = 1; i <= NF; i++) if ($i == "p99") p[$1] = $(i+1) }
   END {
     if (r["nginx"] > 0) printf "gateway/nginx throughput: %.2f (in memory)", r["gateway"] / r["nginx"]
