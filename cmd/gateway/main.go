@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	tuneGC(os.Getenv)
 	os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
@@ -19,7 +20,7 @@ const usage = `usage: gateway <command> [flags]
 
 commands:
   serve   [--config FILE] [flags]      run the gateway
-  keys    [--data DIR]                 make the JWT, event-signing and CA keys
+  keys    [--data DIR]                 make the JWT and event-signing keys, the dev CA and the internal mTLS CA
   token   --sub ID --role ROLE [--ttl 1h] [--data DIR]
                                        mint a dev JWT and print it
   policy  check DIR [--data DIR]       run the policy edit gate on DIR, replaying recorded decisions
