@@ -38,6 +38,9 @@ type Config struct {
 	// shed with 503 and Retry-After, those without a token first (they may
 	// use only three quarters of it). Default 1024.
 	MaxInFlight int
+	// DegradedItems is how many items, without scores, an answer carries
+	// when the policy's degrade obligation is set. Default 5.
+	DegradedItems int
 	// AnswerCacheTTL keeps each user's answer this long, served without the
 	// retrieval service once auth, policy, limits and detectors let a request
 	// through; a new model version empties the cache. Default 5s; negative
@@ -99,6 +102,9 @@ func (c *Config) Validate() error {
 	if c.MaxConnsPerIP == 0 {
 		c.MaxConnsPerIP = 256
 	}
+	if c.DegradedItems == 0 {
+		c.DegradedItems = 5
+	}
 	if c.AnswerCacheTTL == 0 {
 		c.AnswerCacheTTL = 5 * time.Second
 	}
@@ -133,8 +139,8 @@ func (c *Config) check() error {
 	if c.PreAuth.PerSecond <= 0 || c.PreAuth.Burst <= 0 {
 		errs = append(errs, errors.New("pre-auth limit: rate and burst must be positive"))
 	}
-	if c.MaxConnsPerIP < 0 || c.RequestLogBuffer < 0 || c.MaxInFlight < 0 {
-		errs = append(errs, errors.New("max_conns_per_ip, max_in_flight and request_log_buffer must be positive"))
+	if c.MaxConnsPerIP < 0 || c.RequestLogBuffer < 0 || c.MaxInFlight < 0 || c.DegradedItems < 0 {
+		errs = append(errs, errors.New("max_conns_per_ip, max_in_flight, request_log_buffer and degraded_items must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -190,8 +190,23 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 // hands the answer to the request log.
 func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 	rec := newRecorder(w, requestLogCapture)
+	user := r.PathValue("userid")
+	if degraded(r.Context()) {
+		held := newHeldAnswer()
+		g.answer(held, r, user)
+		writeDegraded(rec, held, g.cfg.DegradedItems)
+		g.metrics.degraded.Inc()
+	} else {
+		g.answer(rec, r, user)
+	}
+	g.reqLog.add(user, rec, requestStart(r.Context()))
+}
+
+// answer serves user's recommendations to rec: from the answer cache, the
+// retrieval service, or the fallback when its breaker is open.
+func (g *Gateway) answer(rec *recorder, r *http.Request, user string) {
 	now := time.Now()
-	key := answerKey{user: r.PathValue("userid"), json: strings.Contains(r.Header.Get("Accept"), "application/json")}
+	key := answerKey{user: user, json: strings.Contains(r.Header.Get("Accept"), "application/json")}
 	switch a, hit := g.answers.get(key, now); {
 	case hit:
 		g.metrics.answerCache.WithLabelValues("hit").Inc()
@@ -205,7 +220,6 @@ func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 	default:
 		g.degrade(rec, r)
 	}
-	g.reqLog.add(key.user, rec, requestStart(r.Context()))
 }
 
 // degrade answers without the retrieval service: the cached popular list,

@@ -28,6 +28,7 @@ type Metrics struct {
 	blocked         *prometheus.CounterVec
 	shed            prometheus.Counter
 	fallbacks       prometheus.Counter
+	degraded        prometheus.Counter
 	answerCache     *prometheus.CounterVec
 	LimiterDegraded prometheus.Gauge
 }
@@ -74,6 +75,8 @@ func NewMetrics() *Metrics {
 			Name: "reelguard_shed_requests_total", Help: "Requests shed with 503 because too many were in flight."}),
 		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_fallback_answers_total", Help: "Recommendation requests answered from the cached popular list."}),
+		degraded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "reelguard_degraded_answers_total", Help: "Recommendation answers cut to fewer items without scores by the policy's degrade obligation."}),
 		answerCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelguard_answer_cache_total", Help: "Recommendation answers by cache result (hit, miss)."},
 			[]string{"result"}),
@@ -81,7 +84,7 @@ func NewMetrics() *Metrics {
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.answerCache, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.degraded, m.answerCache, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -98,6 +98,9 @@ func (g *Gateway) authorized(route string, guarded bool, next http.Handler) http
 		if route == "recommend" && !g.allowedByDetectors(w, r, p) {
 			return
 		}
+		if d.Obligations.Degrade {
+			r = withDegrade(r)
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }
