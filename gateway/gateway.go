@@ -72,6 +72,8 @@ type Gateway struct {
 	fallback *fallback
 	// answers caches recent answers per user (nil when AnswerCacheTTL < 0).
 	answers *answerCache
+	// warm serves public requests on goroutines with grown stacks.
+	warm    *warmPool
 	proxy   http.Handler
 	reqLog  *requestLog
 	metrics *Metrics
@@ -119,6 +121,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		events:   d.Events,
 		preAuth:  ratelimit.NewIPLimiter(cfg.PreAuth),
 		shed:     newShedder(cfg.MaxInFlight),
+		warm:     newWarmPool(min(cfg.MaxInFlight, maxWarmWorkers)),
 		metrics:  d.Metrics,
 		log:      d.Logger,
 	}
@@ -142,6 +145,7 @@ func (g *Gateway) Metrics() *Metrics { return g.metrics }
 
 // Close stops the request-log worker after it has handed over what it holds.
 func (g *Gateway) Close() error {
+	g.warm.close()
 	g.reqLog.close()
 	return nil
 }
@@ -156,7 +160,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.Handle("POST /events", g.protect("events", http.HandlerFunc(g.ingest)))
 	mux.HandleFunc("/events", methodNotAllowed)
 	mux.HandleFunc("/", notFound)
-	return g.guard(mux)
+	return g.warm.handler(g.guard(mux))
 }
 
 // PolicyAdmin is the policy engine as the admin API sees it.
