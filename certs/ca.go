@@ -24,8 +24,9 @@ const (
 )
 
 const (
-	caName     = "Reelguard dev CA"
-	caValidity = 10 * 365 * 24 * time.Hour
+	caName         = "Reelguard dev CA"
+	internalCAName = "Reelguard internal CA"
+	caValidity     = 10 * 365 * 24 * time.Hour
 )
 
 // EnsureCA makes the dev CA in dir (created 0700 when absent): an ECDSA P-256
@@ -34,6 +35,17 @@ const (
 // without its ca.key is an error: the CA could not issue, and replacing it
 // would break every client that trusts it.
 func EnsureCA(dir string) (created bool, err error) {
+	return ensureCA(dir, caName)
+}
+
+// EnsureInternalCA makes the internal mTLS CA in dir, as EnsureCA does the
+// dev CA, under its own name: "Reelguard internal CA". Keep it apart from the
+// dev CA, whose certificate is handed to public clients.
+func EnsureInternalCA(dir string) (created bool, err error) {
+	return ensureCA(dir, internalCAName)
+}
+
+func ensureCA(dir, name string) (created bool, err error) {
 	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
 	haveCert, err := exists(certPath)
 	if err != nil {
@@ -62,7 +74,7 @@ func EnsureCA(dir string) (created bool, err error) {
 	if err != nil {
 		return created, fmt.Errorf("ensure ca: %w", err)
 	}
-	der, err := selfSign(key, time.Now())
+	der, err := selfSign(key, name, time.Now())
 	if err != nil {
 		return created, fmt.Errorf("ensure ca: %w", err)
 	}
@@ -73,14 +85,14 @@ func EnsureCA(dir string) (created bool, err error) {
 	return created || wrote, nil
 }
 
-func selfSign(key *ecdsa.PrivateKey, now time.Time) ([]byte, error) {
+func selfSign(key *ecdsa.PrivateKey, name string, now time.Time) ([]byte, error) {
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: caName, Organization: []string{"Reelguard"}},
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"Reelguard"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(caValidity),
 		IsCA:                  true,

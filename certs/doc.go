@@ -1,7 +1,9 @@
-// Package certs holds Reelguard's TLS material and policy: a local dev CA, the
-// server certificate it issues (served with or without SNI), the CA pool
-// clients trust, and the TLS policy every listener starts from.
+// Package certs holds Reelguard's TLS material and policy: the TLS policy
+// every listener starts from; server certificates from an ACME CA through
+// certmagic (ACME), or, when no ACME is configured, from a local dev CA
+// (served with or without SNI) whose pool clients trust; and the internal
+// CA whose short-lived, self-rotating leaves authenticate both ends of the
+// mTLS between the gateway and the retrieval service.
 //
-// Only the standard library is used; ACME via certmagic comes later. The
-// package imports nothing else of Reelguard.
+// The package imports nothing else of Reelguard.
 package certs

@@ -272,8 +272,8 @@ func TestTLSPolicy(t *testing.T) {
 			t.Errorf("suite %s is not ECDHE with AEAD", name)
 		}
 	}
-	if !slices.Contains(p.CurvePreferences, tls.X25519) || !slices.Contains(p.CurvePreferences, tls.CurveP256) {
-		t.Errorf("curves %v lack X25519 or P-256", p.CurvePreferences)
+	if want := []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384}; !slices.Equal(p.CurvePreferences, want) {
+		t.Errorf("curves %v, want %v (Mozilla intermediate, post-quantum hybrid first)", p.CurvePreferences, want)
 	}
 	if TLSPolicy() == p {
 		t.Error("TLSPolicy must return a fresh config each call")

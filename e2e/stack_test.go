@@ -184,7 +184,11 @@ func TestStack(t *testing.T) {
 			}
 		}
 		recs := consume(t, "recommendations", user, n)
-		keyset, err := events.LoadKeyset(filepath.Join(s.data, "keys", "events-keyset.json"))
+		keyset, err := events.LoadVerifyKeyset(filepath.Join(s.data, "keys"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		requestLog, err := events.LoadRequestLogSigner(filepath.Join(s.data, "keys"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,6 +196,9 @@ func TestStack(t *testing.T) {
 		for _, r := range recs {
 			if err := verifier.Verify(r); err != nil {
 				t.Errorf("record %q does not verify: %v", r.Value, err)
+			}
+			if kid := recordHeader(r, events.HeaderKeyID); kid != requestLog.KeyID() {
+				t.Errorf("record %q signed by %q, want the request log's HMAC key %q", r.Value, kid, requestLog.KeyID())
 			}
 			ev, err := events.ParseLine(string(r.Value))
 			if err != nil || ev.User != user || ev.Status != 200 || len(ev.Result) != 20 {
@@ -410,4 +417,14 @@ func jtiOf(t *testing.T, token string) string {
 		t.Fatalf("token payload %s: no jti (%v)", payload, err)
 	}
 	return c.JTI
+}
+
+// recordHeader is the value of r's header key, or "".
+func recordHeader(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }

@@ -130,7 +130,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		g.answers = newAnswerCache(cfg.AnswerCacheTTL, cfg.AnswerCacheSize)
 	}
 	g.fallback = &fallback{url: strings.TrimSuffix(cfg.Upstream, "/") + "/popular",
-		client: &http.Client{Timeout: cfg.UpstreamTimeout}}
+		client: &http.Client{Timeout: cfg.UpstreamTimeout, Transport: &http.Transport{TLSClientConfig: cfg.UpstreamTLS}}}
 	proxy, err := newProxy(cfg, g.upstreamFailed, g.breaker.success)
 	if err != nil {
 		return nil, err

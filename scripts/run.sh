@@ -11,6 +11,9 @@ export REELGUARD_LISTEN=${REELGUARD_LISTEN:-:8443}
 export REELGUARD_ADMIN_LISTEN=${REELGUARD_ADMIN_LISTEN:-127.0.0.1:9090}
 export REELGUARD_RECOMMENDER_LISTEN=${REELGUARD_RECOMMENDER_LISTEN:-127.0.0.1:8082}
 export REELGUARD_KAFKA_EMBEDDED_LISTEN=${REELGUARD_KAFKA_EMBEDDED_LISTEN:-127.0.0.1:9092}
+# mTLS between the gateway and the recommender (internal CA from `gateway
+# keys`); REELGUARD_RECOMMENDER_TLS=false runs that hop in plain HTTP.
+export REELGUARD_RECOMMENDER_TLS=${REELGUARD_RECOMMENDER_TLS:-true}
 data=$REELGUARD_DATA
 logs=$data/logs
 mkdir -p "$data" "$logs"
@@ -45,7 +48,11 @@ wait_for_line "$logs/devbroker.log" '^devbroker listening on ' 30 "${pids[-1]}"
 bin/recommender serve --model "$data/model" --listen "$REELGUARD_RECOMMENDER_LISTEN" \
   --feedback-base "$data/synthetic/movielog.log" >"$logs/recommender.log" 2>&1 &
 pids+=($!)
-wait_for_url "http://$REELGUARD_RECOMMENDER_LISTEN/readyz" 30 "${pids[-1]}"
+case "$REELGUARD_RECOMMENDER_TLS" in
+  1|t|T|true|TRUE|True) # only a client certificate of the internal CA gets in: wait for its ready line
+    wait_for_line "$logs/recommender.log" 'recommender listening on ' 30 "${pids[-1]}" ;;
+  *) wait_for_url "http://$REELGUARD_RECOMMENDER_LISTEN/readyz" 30 "${pids[-1]}" ;;
+esac
 
 bin/gateway serve >"$logs/gateway.log" 2>&1 &
 pids+=($!)

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 ensure_packages redis-server:redis-server redis-cli:redis-tools kcat:kcat curl:curl chromium:chromium chromedriver:chromium-driver
 make build
+# pebble, Let's Encrypt's ACME test server, for the ACME tests (e2e/acme_test.go).
+go build -o bin/pebble github.com/letsencrypt/pebble/v2/cmd/pebble
 
 tmp=$(mktemp -d)
 pids=()
@@ -32,6 +34,7 @@ broker=$(sed -n 's/^devbroker listening on //p' "$tmp/devbroker.log" | head -n 1
 export REELGUARD_TEST_REDIS_URL="redis://127.0.0.1:$rport/0"
 export REELGUARD_TEST_KAFKA_BROKERS="$broker"
 export REELGUARD_TEST_BIN="$PWD/bin"
+export REELGUARD_TEST_PEBBLE="$PWD/bin/pebble"
 echo "redis at $REELGUARD_TEST_REDIS_URL, devbroker at $broker"
 
 go vet ./...

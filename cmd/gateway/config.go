@@ -44,6 +44,12 @@ type config struct {
 	PreAuth             *rateConfig           `yaml:"pre_auth"`
 	Tiers               map[string]rateConfig `yaml:"tiers"`
 	LogLevel            string                `yaml:"log_level"`
+	// RecommenderTLS makes the default upstream https://RecommenderListen,
+	// reached with mTLS (see tlsconfig.go).
+	RecommenderTLS bool       `yaml:"recommender_tls"`
+	ACME           acmeConfig `yaml:"acme"`
+
+	badEnv error // a REELGUARD_* value that does not parse, reported by finish
 }
 
 type rateConfig struct {
@@ -99,6 +105,7 @@ func applyEnv(c *config, getenv func(string) string) {
 	if v := getenv("REELGUARD_KAFKA_BROKERS"); v != "" {
 		c.KafkaBrokers = splitList(v)
 	}
+	applyTLSEnv(c, getenv)
 }
 
 // serveFlags registers the flags of `gateway serve`; apply copies the ones
@@ -113,7 +120,9 @@ func serveFlags(fs *flag.FlagSet) (configPath *string, apply func(c *config)) {
 	brokers := fs.String("kafka-brokers", "", "comma-separated Kafka seed brokers")
 	policyDir := fs.String("policy-dir", "", "folder of Rego policy")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	applyTLS := tlsFlags(fs)
 	return configPath, func(c *config) {
+		applyTLS(c)
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
 			case "data":
@@ -141,6 +150,12 @@ func serveFlags(fs *flag.FlagSet) (configPath *string, apply func(c *config)) {
 func (c *config) finish() error {
 	if c.Upstream == "" {
 		c.Upstream = "http://" + c.RecommenderListen
+		if c.RecommenderTLS {
+			c.Upstream = "https://" + c.RecommenderListen
+		}
+	}
+	if err := c.finishACME(); err != nil {
+		return err
 	}
 	if len(c.KafkaBrokers) == 0 {
 		c.KafkaBrokers = []string{c.KafkaEmbeddedListen}

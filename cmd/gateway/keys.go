@@ -27,7 +27,8 @@ func dataDir(flagValue string, getenv func(string) string) string {
 }
 
 // ensureKeys makes whichever of the data folder's keys are missing and says
-// so on stderr: the JWT key pair, the event-signing keys and the dev CA.
+// so on stderr: the JWT key pair, the event-signing keys, the dev CA and the
+// internal mTLS CA.
 func ensureKeys(data string, stderr io.Writer) error {
 	steps := []struct {
 		what   string
@@ -37,6 +38,7 @@ func ensureKeys(data string, stderr io.Writer) error {
 		{"JWT signing key", filepath.Join(data, "keys"), auth.EnsureKeys},
 		{"event-signing key", filepath.Join(data, "keys"), events.EnsureKeys},
 		{"dev CA", filepath.Join(data, "ca"), certs.EnsureCA},
+		{"internal mTLS CA", internalCADir(data), certs.EnsureInternalCA},
 	}
 	for _, s := range steps {
 		created, err := s.ensure(s.dir)

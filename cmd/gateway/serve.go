@@ -75,6 +75,8 @@ type stack struct {
 	limits    *ratelimit.Redis // nil without Redis
 	public    *http.Server
 	admin     *http.Server
+	acme      *certs.ACME  // nil without ACME
+	acmeHTTP  *http.Server // the HTTP-01 listener's server; nil when off
 }
 
 // assemble builds every part from c: keys first (made when missing), then
@@ -112,7 +114,12 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		s.close()
 		return nil, err
 	}
-	s.gw, err = gateway.New(c.gateway(), gateway.Deps{
+	gcfg := c.gateway()
+	if gcfg.UpstreamTLS, err = upstreamTLS(c); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.gw, err = gateway.New(gcfg, gateway.Deps{
 		Auth: verifier, Policy: s.engine, Guard: guard, Log: s.producer, Events: s.producer, Logger: log, Metrics: metrics,
 		Alerts: s.alerts,
 	})
@@ -120,13 +127,16 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		s.close()
 		return nil, err
 	}
-	tlsConfig, err := certs.ServerTLSConfig(filepath.Join(c.Data, "ca"), nil)
+	tlsConfig, err := s.publicTLS(ctx)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	s.public = s.gw.PublicServer(tlsConfig)
 	s.admin = s.gw.AdminServer(s.gw.AdminHandler(s.engine))
+	if c.ACME.HTTPListen != "" {
+		s.acmeHTTP = s.acmeHTTPServer()
+	}
 	return s, nil
 }
 
@@ -135,9 +145,14 @@ func newProducer(c config, keysDir string, log *slog.Logger, alerts *anomaly.Hub
 	if err != nil {
 		return nil, err
 	}
+	requestLog, err := events.LoadRequestLogSigner(keysDir) // HMAC: the request log's rate calls for it
+	if err != nil {
+		return nil, err
+	}
 	p, err := events.NewProducer(events.ProducerConfig{
 		Brokers: c.KafkaBrokers, Signer: signer, Logger: log,
-		SpoolDir: filepath.Join(c.stateDir(), "spool"), OnState: spoolReporter(log, alerts),
+		TopicSigners: map[string]*events.Signer{events.RequestLogTopic: requestLog},
+		SpoolDir:     filepath.Join(c.stateDir(), "spool"), OnState: spoolReporter(log, alerts),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
@@ -351,6 +366,11 @@ func (s *stack) run(ctx context.Context) error {
 	var g run.Group
 	g.Add(func() error { return s.gw.ServePublic(s.public, pub) }, func(error) { shutdown(s.public) })
 	g.Add(func() error { return serveAdmin(s.admin, adm) }, func(error) { shutdown(s.admin) })
+	if err := s.addACMEHTTP(&g); err != nil {
+		pub.Close()
+		adm.Close()
+		return err
+	}
 	if s.limits != nil {
 		syncCtx, stopSync := context.WithCancel(ctx)
 		g.Add(func() error { return s.limits.Run(syncCtx) }, func(error) { stopSync() })
@@ -391,6 +411,9 @@ func shutdown(srv *http.Server) {
 }
 
 func (s *stack) close() {
+	if s.acme != nil {
+		s.acme.Close()
+	}
 	if s.gw != nil {
 		_ = s.gw.Close()
 	}
