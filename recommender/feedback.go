@@ -2,6 +2,7 @@ package recommender
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -25,12 +26,14 @@ import (
 //	interactions.log  every verified event line, appended (fsynced before each retrain)
 //	state.json        topic offsets, rejected counts, the log prefix the current model used
 //	status.json       what the loop is doing and its last decision, for people and tests
+//	decisions.jsonl   every retrain's decision, one JSON object a line (for reports)
 const (
-	FeedbackDir          = "feedback"
-	feedbackLogFile      = "interactions.log"
-	feedbackStateFile    = "state.json"
-	FeedbackStatusFile   = "status.json"
-	feedbackStateVersion = 1
+	FeedbackDir           = "feedback"
+	feedbackLogFile       = "interactions.log"
+	feedbackStateFile     = "state.json"
+	FeedbackStatusFile    = "status.json"
+	FeedbackDecisionsFile = "decisions.jsonl"
+	feedbackStateVersion  = 1
 )
 
 // Feedback loop defaults.
@@ -75,9 +78,33 @@ type FeedbackConfig struct {
 	// Threshold: promote unless the candidate's nDCG is below the current
 	// model's by more than this (absolute); default DefaultPromoteThreshold.
 	Threshold float64
-	Eval      EvalConfig       // K and TestFraction of the held-out slice
-	Now       func() time.Time // default time.Now
-	Logger    *slog.Logger     // default: discard
+	// Users are demographics (see ReadUsers) for the group-gap checks; nil
+	// skips them, and every decision says so.
+	Users map[string]UserInfo
+	// Items give genres (see ReadItems) for the calibration check; nil
+	// skips it, and every decision says so.
+	Items map[string]ItemInfo
+	// MaxGroupGapIncrease: refuse a candidate whose held-out nDCG gap
+	// between genders, or between age bands, is wider than the current
+	// model's by more than this (absolute); default DefaultMaxGroupGapIncrease.
+	MaxGroupGapIncrease float64
+	// MaxCoverageDrop: refuse a candidate whose lists cover a smaller share
+	// of the training items by more than this; default DefaultMaxCoverageDrop.
+	MaxCoverageDrop float64
+	// MaxCalibrationIncrease: refuse a candidate whose mean calibration KL
+	// (see CalibrationKL) is higher by more than this; default
+	// DefaultMaxCalibrationIncrease.
+	MaxCalibrationIncrease float64
+	// MinGroupUsers: a group needs this many held-out users to count in a
+	// gap; default DefaultMinGroupUsers.
+	MinGroupUsers int
+	// OnDecision, when not nil, is called with each decision once it is
+	// recorded, from the retraining goroutine (the command raises an alert
+	// when a fairness check refused a candidate).
+	OnDecision func(FeedbackDecision)
+	Eval       EvalConfig       // K and TestFraction of the held-out slice
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger     // default: discard
 }
 
 func (c FeedbackConfig) withDefaults() (FeedbackConfig, error) {
@@ -88,7 +115,13 @@ func (c FeedbackConfig) withDefaults() (FeedbackConfig, error) {
 		return c, fmt.Errorf("%w: no aggregate or train function", ErrBadFeedbackConfig)
 	case c.Interval < 0 || c.MaxEvents < 0 || c.Threshold < 0:
 		return c, fmt.Errorf("%w: negative interval, event count or threshold", ErrBadFeedbackConfig)
+	case c.MaxGroupGapIncrease < 0 || c.MaxCoverageDrop < 0 || c.MaxCalibrationIncrease < 0 || c.MinGroupUsers < 0:
+		return c, fmt.Errorf("%w: negative fairness threshold or group size", ErrBadFeedbackConfig)
 	}
+	c.MaxGroupGapIncrease = cmp.Or(c.MaxGroupGapIncrease, DefaultMaxGroupGapIncrease)
+	c.MaxCoverageDrop = cmp.Or(c.MaxCoverageDrop, DefaultMaxCoverageDrop)
+	c.MaxCalibrationIncrease = cmp.Or(c.MaxCalibrationIncrease, DefaultMaxCalibrationIncrease)
+	c.MinGroupUsers = cmp.Or(c.MinGroupUsers, DefaultMinGroupUsers)
 	if c.Interval == 0 {
 		c.Interval = DefaultRetrainInterval
 	}
@@ -131,6 +164,17 @@ type FeedbackDecision struct {
 	NewPairs      int       `json:"new_pairs"` // (user, movie) pairs in the events since the current model
 	Promoted      bool      `json:"promoted"`
 	Reason        string    `json:"reason"`
+	// Checks are the gate's comparisons (see GateCheck); Refused names
+	// the ones that refused the candidate.
+	Checks  []GateCheck `json:"checks,omitempty"`
+	Refused []string    `json:"refused,omitempty"`
+}
+
+// FairnessRefused reports whether a check other than nDCG refused the
+// candidate: a model was held back for treating a group, the catalog or
+// users' tastes worse, which people should hear about.
+func (d FeedbackDecision) FairnessRefused() bool {
+	return slices.ContainsFunc(d.Refused, func(name string) bool { return name != CheckNDCG })
 }
 
 // FeedbackStatus is status.json.

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -16,7 +18,11 @@ import (
 
 // Retrain trains a candidate on the base data plus every verified event,
 // less a held-out slice, and promotes it when its nDCG@K on that slice is
-// not below the current model's by more than Threshold.
+// not below the current model's by more than Threshold and no fairness
+// check refuses it: the nDCG gap between genders or between age bands,
+// the coverage and the calibration of the same users' lists may each
+// worsen only by their Max* threshold (see GateCheck; a check without the
+// users or items file it needs is skipped, and the reason says so).
 //
 // The slice is drawn (SplitPerUser, EvalConfig's fraction and seed) from
 // the (user, movie) pairs of the events logged since the current model was
@@ -52,20 +58,19 @@ func (f *Feedback) Retrain() (FeedbackDecision, error) {
 	if err != nil {
 		return d, f.failed(fmt.Errorf("train candidate %s: %w", d.Candidate, err))
 	}
-	cases, catalog := heldOutCases(test), itemSet(train)
+	cases, stats := heldOutCases(test), newDataStats(train)
 	d.HeldOutUsers = len(cases)
-	d.CurrentNDCG = scoreModel(current, cases, catalog, f.cfg.Eval.K).NDCG
-	d.CandidateNDCG = scoreModel(cand, cases, catalog, f.cfg.Eval.K).NDCG
-	if d.CandidateNDCG < d.CurrentNDCG-f.cfg.Threshold {
-		d.Reason = fmt.Sprintf("candidate nDCG@%d %.4f is below the current model's %.4f by more than %.4f",
-			f.cfg.Eval.K, d.CandidateNDCG, d.CurrentNDCG, f.cfg.Threshold)
+	curM, candM := f.measureGate(current, cases, stats), f.measureGate(cand, cases, stats)
+	d.CurrentNDCG, d.CandidateNDCG = curM.ndcg, candM.ndcg
+	d.Checks = f.gateChecks(curM, candM)
+	d.Reason, d.Refused = gateReason(f.cfg.Eval.K, d.Checks)
+	if len(d.Refused) > 0 {
 		return f.decided(d, snap)
 	}
-	if err := f.publish(cand, snap, sum, d.CandidateNDCG); err != nil {
+	if err := f.publish(cand, snap, sum, candM, d.Reason); err != nil {
 		return d, f.failed(err)
 	}
 	d.Promoted = true
-	d.Reason = fmt.Sprintf("candidate nDCG@%d %.4f, current %.4f (threshold %.4f)", f.cfg.Eval.K, d.CandidateNDCG, d.CurrentNDCG, f.cfg.Threshold)
 	return f.decided(d, snap)
 }
 
@@ -108,14 +113,16 @@ func (m *Model) hasSeen(user, item string) bool {
 	return hit
 }
 
-// publish records the events used in cand's metadata and publishes it,
-// signed: the serving reloader picks it up from root/current.
-func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string, ndcg float64) error {
+// publish records the events used, the gate's measures and its reason in
+// cand's metadata and publishes it, signed: the serving reloader picks it
+// up from root/current.
+func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string, g gateMeasures, reason string) error {
 	params := maps.Clone(cand.meta.Params)
 	if params == nil {
 		params = map[string]string{}
 	}
 	params[ParamOffsets] = snap.Offsets
+	params[ParamPromotion] = reason
 	cand.meta.Params = params // cand is ours alone until published
 	metrics := maps.Clone(cand.meta.Metrics)
 	if metrics == nil {
@@ -123,7 +130,13 @@ func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string
 	}
 	metrics[MetricVerifiedEvents] = float64(snap.Verified)
 	metrics[MetricRejectedEvents] = float64(snap.Rejected)
-	metrics[MetricFeedbackNDCG] = ndcg
+	metrics[MetricFeedbackNDCG] = g.ndcg
+	metrics[MetricCoverage] = g.coverage
+	for name, v := range map[string]*float64{MetricGenderGap: g.genderGap, MetricAgeGap: g.ageGap, MetricCalibration: g.calibration} {
+		if v != nil {
+			metrics[name] = *v
+		}
+	}
 	if _, err := Publish(f.cfg.Root, cand, SaveOptions{Key: f.cfg.Key, DataSHA256: dataSHA256, Metrics: metrics}); err != nil {
 		return fmt.Errorf("promote %s: %w", cand.Version(), err)
 	}
@@ -131,8 +144,20 @@ func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string
 }
 
 // decided records d (and, when promoted, that the current model now covers
-// the log up to snap.End) and saves the state.
+// the log up to snap.End), saves the state, appends d to the decisions log
+// and then, without the lock, tells OnDecision.
 func (f *Feedback) decided(d FeedbackDecision, snap feedbackSnapshot) (FeedbackDecision, error) {
+	err := f.record(d, snap)
+	if f.cfg.OnDecision != nil {
+		f.cfg.OnDecision(d)
+	}
+	if err != nil {
+		return d, fmt.Errorf("feedback: %w", err)
+	}
+	return d, nil
+}
+
+func (f *Feedback) record(d FeedbackDecision, snap feedbackSnapshot) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.status.Retrains++
@@ -143,10 +168,21 @@ func (f *Feedback) decided(d FeedbackDecision, snap feedbackSnapshot) (FeedbackD
 	}
 	f.cfg.Logger.Info("feedback: retrained", "current", d.Current, "candidate", d.Candidate, "promoted", d.Promoted,
 		"current_ndcg", d.CurrentNDCG, "candidate_ndcg", d.CandidateNDCG, "held_out_users", d.HeldOutUsers, "reason", d.Reason)
-	if err := f.saveLocked(); err != nil {
-		return d, fmt.Errorf("feedback: %w", err)
+	return errors.Join(f.saveLocked(), f.appendDecision(d))
+}
+
+// appendDecision adds d to the decisions log, one JSON line.
+func (f *Feedback) appendDecision(d FeedbackDecision) error {
+	line, err := json.Marshal(d)
+	if err != nil {
+		return err
 	}
-	return d, nil
+	file, err := os.OpenFile(filepath.Join(f.dir, FeedbackDecisionsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("record decision: %w", err)
+	}
+	_, err = file.Write(append(line, '\n'))
+	return errors.Join(err, file.Close())
 }
 
 // failed records a retrain that could not decide.

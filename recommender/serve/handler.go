@@ -3,7 +3,10 @@
 // metrics. The model and its result cache sit behind one atomic pointer, so
 // a newly trained model replaces the old one (and its cached answers)
 // without a restart, a dropped request or a lock on the request path; a
-// Reloader watches the model folder and does the swapping.
+// Reloader watches the model folder and does the swapping. A canary model
+// (CanaryConfig) may serve a fixed, sticky share of users beside it, and
+// every answer names the version that produced it. MonitorHandler serves
+// the online figures of `recommender monitor`.
 package serve
 
 import (
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reelguard/reelguard/recommender"
 )
@@ -29,6 +34,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics collects the handler's figures; nil means a fresh NewMetrics.
 	Metrics *Metrics
+	// Canary serves a share of users from a candidate model; the zero value
+	// serves everyone from the main model.
+	Canary CanaryConfig
+	// AccessLog writes one Info line per answered recommendation, naming the
+	// model version and arm that produced it; default off.
+	AccessLog bool
 }
 
 // Handler serves the recommender API. Its zero value is not usable; use New
@@ -43,11 +54,22 @@ type Handler struct {
 	metrics   *Metrics
 	mux       *http.ServeMux
 	swapMu    sync.Mutex // orders concurrent swaps' metric updates
+	accessLog bool
+
+	// canary is the candidate model, nil until one is loaded; canaryCut is
+	// how many of the CanaryBuckets buckets it serves (0: none).
+	canary    atomic.Pointer[served]
+	canaryCut int
+	canaryDir string
+	// models is the X-Reelguard-Models value: the live versions, main first.
+	models atomic.Pointer[string]
 }
 
 type served struct {
-	model *recommender.Model
-	cache *resultCache // nil when caching is off
+	model    *recommender.Model
+	cache    *resultCache // nil when caching is off
+	arm      string       // ArmMain or ArmCanary
+	answered prometheus.Counter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -60,7 +82,8 @@ func NewHandler(m *recommender.Model, logger *slog.Logger) *Handler {
 // New returns the API over m. m may be nil: /readyz then answers 503 until
 // SetModel or Swap supplies one.
 func New(m *recommender.Model, cfg Config) *Handler {
-	h := &Handler{cacheSize: cfg.CacheSize, logger: cfg.Logger, metrics: cfg.Metrics, mux: http.NewServeMux()}
+	h := &Handler{cacheSize: cfg.CacheSize, logger: cfg.Logger, metrics: cfg.Metrics, mux: http.NewServeMux(),
+		accessLog: cfg.AccessLog, canaryCut: canaryCut(cfg.Canary.Share), canaryDir: cfg.Canary.Dir}
 	if h.cacheSize == 0 {
 		h.cacheSize = DefaultCacheSize
 	}
@@ -70,6 +93,7 @@ func New(m *recommender.Model, cfg Config) *Handler {
 	if h.metrics == nil {
 		h.metrics = NewMetrics()
 	}
+	h.metrics.canaryShare.Set(float64(h.canaryCut) / CanaryBuckets)
 	h.store(m)
 	h.route("/recommend/{userid}", h.recommend)
 	h.route("/popular", h.popular)
@@ -120,14 +144,27 @@ func (h *Handler) Swap(m *recommender.Model) *recommender.Model {
 func (h *Handler) SetModel(m *recommender.Model) { h.store(m) }
 
 func (h *Handler) store(m *recommender.Model) *recommender.Model {
+	return h.storeArm(&h.current, ArmMain, m)
+}
+
+// storeArm serves m on one arm (main or canary) from the next request on,
+// with an empty result cache, and returns the model it replaces.
+func (h *Handler) storeArm(slot *atomic.Pointer[served], arm string, m *recommender.Model) *recommender.Model {
 	m.Warm()
-	next := &served{model: m, cache: newResultCache(h.cacheSize)}
+	next := &served{model: m, cache: newResultCache(h.cacheSize), arm: arm}
+	if m != nil {
+		next.answered = h.metrics.answers.WithLabelValues(m.Version(), arm)
+	}
 	h.swapMu.Lock()
 	defer h.swapMu.Unlock()
-	old := h.current.Swap(next)
-	h.metrics.serving(m)
+	old := slot.Swap(next)
+	h.metrics.servingArm(arm, m)
+	h.models.Store(h.liveVersions())
 	if old == nil || old.model == nil {
 		return nil
+	}
+	if m == nil || old.model.Version() != m.Version() {
+		h.metrics.answers.DeleteLabelValues(old.model.Version(), arm)
 	}
 	h.metrics.swaps.Inc()
 	return old.model

@@ -24,6 +24,9 @@ type Metrics struct {
 	swapFailures prometheus.Counter
 	cacheHits    prometheus.Counter
 	cacheMisses  prometheus.Counter
+	answers      *prometheus.CounterVec // by version and arm
+	canaryInfo   *prometheus.GaugeVec
+	canaryShare  prometheus.Gauge
 }
 
 // NewMetrics registers the recommender's collectors and Go runtime metrics.
@@ -47,9 +50,19 @@ func NewMetrics() *Metrics {
 			Name: "reelguard_recommender_cache_hits_total", Help: "Recommendations answered from the result cache."}),
 		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_recommender_cache_misses_total", Help: "Recommendations computed (cache miss or cache off)."}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelguard_recommender_model_answers_total",
+			Help: "Recommendations answered (status 200) by the model version and arm (main or canary) that produced them; a version's series goes when it stops being served."},
+			[]string{"version", "arm"}),
+		canaryInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "reelguard_recommender_canary_info", Help: "1 for the canary model being served, by version and kind; absent when none is loaded."},
+			[]string{"version", "kind"}),
+		canaryShare: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "reelguard_recommender_canary_share", Help: "Configured share of users (0..1, in steps of 1/10000) routed to the canary model."}),
 	}
 	m.ok = m.requests.WithLabelValues("200")
 	m.reg.MustRegister(m.requests, m.duration, m.modelInfo, m.swaps, m.swapFailures, m.cacheHits, m.cacheMisses,
+		m.answers, m.canaryInfo, m.canaryShare,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -71,10 +84,14 @@ func (m *Metrics) observe(status int, d time.Duration) {
 	m.duration.Observe(d.Seconds())
 }
 
-// serving moves the model info gauge to m (nil: none).
-func (m *Metrics) serving(model *recommender.Model) {
-	m.modelInfo.Reset()
+// servingArm moves the arm's info gauge to model (nil: none).
+func (m *Metrics) servingArm(arm string, model *recommender.Model) {
+	info := m.modelInfo
+	if arm == ArmCanary {
+		info = m.canaryInfo
+	}
+	info.Reset()
 	if model != nil {
-		m.modelInfo.WithLabelValues(model.Version(), string(model.Meta().Kind)).Set(1)
+		info.WithLabelValues(model.Version(), string(model.Meta().Kind)).Set(1)
 	}
 }

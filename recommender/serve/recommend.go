@@ -3,6 +3,7 @@ package serve
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -39,7 +40,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) int {
 		writeError(w, http.StatusBadRequest, "user id must be a decimal integer", "invalid_user_id")
 		return http.StatusBadRequest
 	}
-	s := h.current.Load()
+	s := h.pick(user)
 	if s == nil || s.model == nil {
 		writeError(w, http.StatusServiceUnavailable, "no model loaded", "model_unavailable")
 		return http.StatusServiceUnavailable
@@ -52,21 +53,30 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request) int {
 		h.metrics.cacheMisses.Inc()
 		var err error
 		if body, err = encodeAnswer(s.model, user, key.json); err != nil {
-			h.logger.Error("encode recommendations", "user", user, "model", s.model.Version(), "err", err)
+			h.logger.Error("encode recommendations", "user", user, "model", s.model.Version(), "arm", s.arm, "err", err)
 			writeError(w, http.StatusInternalServerError, "internal error", "internal")
 			return http.StatusInternalServerError
 		}
 		s.cache.put(key, body)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set(ModelHeader, s.model.Version())
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set(ModelHeader, s.model.Version())
+	if models := h.models.Load(); models != nil {
+		hdr.Set(ModelsHeader, *models)
+	}
 	if key.json {
-		w.Header().Set("Content-Type", "application/json")
+		hdr.Set("Content-Type", "application/json")
 	} else {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body) // a failed write means the client left
+	s.answered.Inc()
+	if h.accessLog {
+		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "recommendation", slog.String("user", user),
+			slog.String("model", s.model.Version()), slog.String("arm", s.arm), slog.Bool("cached", hit))
+	}
 	return http.StatusOK
 }
 

@@ -36,14 +36,16 @@ var errNoLoader = errors.New("reload: no Load function configured")
 // Reloader swaps a newer model from a folder into a Handler: when the
 // folder's model files change (polled: size, modification time and file
 // identity) or when asked (SIGHUP). A model that fails to load after the
-// retries is logged and counted, and the current model keeps serving.
+// retries is logged and counted, and the current model keeps serving. When
+// the Handler has a canary folder (Config.Canary.Dir), the Reloader loads
+// the canary when it starts and watches that folder the same way.
 type Reloader struct {
 	h   *Handler
 	dir string
 	cfg ReloadConfig
 }
 
-// NewReloader returns a reloader of dir into h.
+// NewReloader returns a reloader of dir (and of h's canary folder) into h.
 func NewReloader(h *Handler, dir string, cfg ReloadConfig) *Reloader {
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
@@ -63,11 +65,16 @@ func NewReloader(h *Handler, dir string, cfg ReloadConfig) *Reloader {
 	return &Reloader{h: h, dir: dir, cfg: cfg}
 }
 
-// Run polls the folder and reloads on each value from trigger until ctx
-// ends; it returns ctx's error. The folder's state at the call is taken as
-// the one being served.
+// Run polls the folders and reloads on each value from trigger until ctx
+// ends; it returns ctx's error. The main folder's state at the call is taken
+// as the one being served; the canary is loaded first when there is one.
 func (r *Reloader) Run(ctx context.Context, trigger <-chan os.Signal) error {
-	last := r.fingerprint()
+	last := r.fingerprint(r.dir)
+	var lastCanary []fileStamp
+	if canary := r.h.CanaryDir(); canary != "" {
+		lastCanary = r.fingerprint(canary)
+		_ = r.ReloadCanary(ctx) // a failure is logged; canary users get main meanwhile
+	}
 	var tick <-chan time.Time
 	if r.cfg.Interval > 0 {
 		t := time.NewTicker(r.cfg.Interval)
@@ -80,23 +87,53 @@ func (r *Reloader) Run(ctx context.Context, trigger <-chan os.Signal) error {
 			return ctx.Err()
 		case <-trigger:
 			r.h.logger.Info("reload requested")
-			last = r.fingerprint()
+			last = r.fingerprint(r.dir)
 			_ = r.Reload(ctx)
+			if canary := r.h.CanaryDir(); canary != "" {
+				lastCanary = r.fingerprint(canary)
+				_ = r.ReloadCanary(ctx)
+			}
 		case <-tick:
-			if now := r.fingerprint(); !slices.Equal(now, last) {
-				// Remember the change even if it fails to load: a broken
-				// model is retried when it changes again, not every second.
-				last = now
+			// Remember a change even if it fails to load: a broken model
+			// is retried when it changes again, not every second.
+			if r.changed(r.dir, &last) {
 				_ = r.Reload(ctx)
+			}
+			if canary := r.h.CanaryDir(); canary != "" && r.changed(canary, &lastCanary) {
+				_ = r.ReloadCanary(ctx)
 			}
 		}
 	}
 }
 
-// Reload loads the folder, retrying, and swaps the model in. On failure the
-// current model stays, the failure is logged and counted, and the last
-// error is returned.
+// changed reports whether dir's files differ from *last, updating it.
+func (r *Reloader) changed(dir string, last *[]fileStamp) bool {
+	now := r.fingerprint(dir)
+	if slices.Equal(now, *last) {
+		return false
+	}
+	*last = now
+	return true
+}
+
+// Reload loads the main folder, retrying, and swaps the model in. On
+// failure the current model stays, the failure is logged and counted, and
+// the last error is returned.
 func (r *Reloader) Reload(ctx context.Context) error {
+	return r.reload(ctx, r.dir, ArmMain, r.h.Swap, r.h.Model)
+}
+
+// ReloadCanary is Reload for the Handler's canary folder; it does nothing
+// when there is none.
+func (r *Reloader) ReloadCanary(ctx context.Context) error {
+	if r.h.CanaryDir() == "" {
+		return nil
+	}
+	return r.reload(ctx, r.h.CanaryDir(), ArmCanary, r.h.SwapCanary, r.h.Canary)
+}
+
+func (r *Reloader) reload(ctx context.Context, dir, arm string, swap func(*recommender.Model) *recommender.Model,
+	current func() *recommender.Model) error {
 	var err error
 	for attempt := range r.cfg.Attempts {
 		if attempt > 0 {
@@ -107,16 +144,16 @@ func (r *Reloader) Reload(ctx context.Context) error {
 			}
 		}
 		var m *recommender.Model
-		if m, err = r.cfg.Load(r.dir); err == nil {
-			old := r.h.Swap(m)
-			r.h.logger.Info("model swapped", "version", m.Version(), "previous", versionOf(old))
+		if m, err = r.cfg.Load(dir); err == nil {
+			old := swap(m)
+			r.h.logger.Info("model swapped", "arm", arm, "model", m.Version(), "previous", versionOf(old))
 			return nil
 		}
 	}
 	r.h.metrics.SwapFailed()
-	r.h.logger.Warn("model reload failed; keeping the current model",
-		"dir", r.dir, "attempts", r.cfg.Attempts, "serving", versionOf(r.h.Model()), "err", err)
-	return fmt.Errorf("reload %s: %w", r.dir, err)
+	r.h.logger.Warn("model reload failed; keeping the current model", "arm", arm,
+		"dir", dir, "attempts", r.cfg.Attempts, "model", versionOf(current()), "err", err)
+	return fmt.Errorf("reload %s: %w", dir, err)
 }
 
 func versionOf(m *recommender.Model) string {
@@ -133,10 +170,10 @@ type fileStamp struct {
 	missing     bool
 }
 
-func (r *Reloader) fingerprint() []fileStamp {
+func (r *Reloader) fingerprint(dir string) []fileStamp {
 	fp := make([]fileStamp, len(r.cfg.Files))
 	for i, name := range r.cfg.Files {
-		fi, err := os.Stat(filepath.Join(r.dir, name)) // follows symlinks
+		fi, err := os.Stat(filepath.Join(dir, name)) // follows symlinks
 		if err != nil {
 			fp[i].missing = errors.Is(err, os.ErrNotExist)
 			continue
