@@ -32,6 +32,16 @@ type feedbackFlags struct {
 	interval  time.Duration
 	events    int
 	threshold float64
+	gate      gateFlags // the promotion gate's fairness checks (issue 9)
+}
+
+// gateFlags are the promotion gate's fairness flags and its alert hook.
+type gateFlags struct {
+	users, items               string
+	gap, coverage, calibration float64
+	// alert, when set before the loop runs, is told of every candidate a
+	// fairness check refused (the alert path sets it).
+	alert func(recommender.FeedbackDecision)
 }
 
 func addFeedbackFlags(fs *flag.FlagSet) *feedbackFlags {
@@ -45,12 +55,23 @@ func addFeedbackFlags(fs *flag.FlagSet) *feedbackFlags {
 	fs.IntVar(&f.events, "retrain-events", recommender.DefaultRetrainEvents, "retrain as soon as this many events arrived")
 	fs.Float64Var(&f.threshold, "promote-threshold", recommender.DefaultPromoteThreshold,
 		"promote a candidate unless its held-out nDCG@10 is below the current model's by more than this")
+	fs.StringVar(&f.gate.users, "users", "", "MovieLens user file (u.user or users.dat) for the gate's gender and age-band gap checks (default: skipped)")
+	fs.StringVar(&f.gate.items, "items", "", "MovieLens item file (u.item or movies.dat) for the gate's calibration check (default: skipped)")
+	fs.Float64Var(&f.gate.gap, "max-group-gap-increase", recommender.DefaultMaxGroupGapIncrease,
+		"refuse a candidate whose held-out nDCG gap between genders or between age bands widens by more than this")
+	fs.Float64Var(&f.gate.coverage, "max-coverage-drop", recommender.DefaultMaxCoverageDrop,
+		"refuse a candidate whose catalog coverage falls by more than this (a share of the items)")
+	fs.Float64Var(&f.gate.calibration, "max-calibration-increase", recommender.DefaultMaxCalibrationIncrease,
+		"refuse a candidate whose mean calibration KL divergence rises by more than this")
 	return f
 }
 
 func (f *feedbackFlags) check() error {
 	if f.interval <= 0 || f.events <= 0 || f.threshold < 0 || f.group == "" {
 		return fmt.Errorf("%w: serve: --retrain-interval and --retrain-events must be positive, --promote-threshold not negative, --group set", errUsage)
+	}
+	if f.gate.gap < 0 || f.gate.coverage < 0 || f.gate.calibration < 0 {
+		return fmt.Errorf("%w: serve: --max-group-gap-increase, --max-coverage-drop and --max-calibration-increase must not be negative", errUsage)
 	}
 	return nil
 }
@@ -87,10 +108,31 @@ func (f *feedbackFlags) openFeedback(dir, keys string, logger *slog.Logger) (*re
 	if err != nil {
 		return nil, fmt.Errorf("feedback loop: %w", err)
 	}
-	return recommender.OpenFeedback(recommender.FeedbackConfig{
+	cfg := recommender.FeedbackConfig{
 		Root: dir, Key: key, BaseData: f.base, Aggregate: aggregateMovielog, Train: feedbackTrainer(),
 		Interval: f.interval, MaxEvents: f.events, Threshold: f.threshold, Logger: logger,
-	})
+		MaxGroupGapIncrease: f.gate.gap, MaxCoverageDrop: f.gate.coverage, MaxCalibrationIncrease: f.gate.calibration,
+		OnDecision: func(d recommender.FeedbackDecision) {
+			if !d.FairnessRefused() {
+				return
+			}
+			logger.Warn("feedback: candidate refused by a fairness check", "candidate", d.Candidate, "refused", d.Refused, "reason", d.Reason)
+			if f.gate.alert != nil {
+				f.gate.alert(d)
+			}
+		},
+	}
+	if f.gate.users != "" {
+		if cfg.Users, err = readUsers(f.gate.users, logWriter{logger}); err != nil {
+			return nil, fmt.Errorf("feedback loop: %w", err)
+		}
+	}
+	if f.gate.items != "" {
+		if cfg.Items, err = readItems(f.gate.items, logWriter{logger}); err != nil {
+			return nil, fmt.Errorf("feedback loop: %w", err)
+		}
+	}
+	return recommender.OpenFeedback(cfg)
 }
 
 func (f *feedbackFlags) newConsumer(brokers []string, keys, listen string, fb *recommender.Feedback,
@@ -106,7 +148,7 @@ func (f *feedbackFlags) newConsumer(brokers []string, keys, listen string, fb *r
 	return events.NewConsumer(events.ConsumerConfig{
 		Brokers: brokers, Group: f.group, Topics: []string{movielogTopic},
 		Verifier: events.NewVerifier(keyset, 0),
-		Handler:  feedbackHandler(fb),
+		Handler:  screenedFeedbackHandler(fb, newPoisoningScreen(alerts, logger)),
 		OnReject: func(r *kgo.Record, reason string, _ error) {
 			fb.Reject(reason)
 			alerts.rejected(r, reason)
@@ -119,16 +161,9 @@ func (f *feedbackFlags) newConsumer(brokers []string, keys, listen string, fb *r
 // feedbackHandler hands each verified movielog record to the loop: watch,
 // rate and create_account lines are logged for training, anything else is
 // counted and skipped (never retried: it will not parse next time either).
+// serve puts the poisoning screen in front (screenedFeedbackHandler).
 func feedbackHandler(fb *recommender.Feedback) func(context.Context, *kgo.Record) error {
-	return func(_ context.Context, r *kgo.Record) error {
-		line := string(r.Value)
-		ev, err := events.ParseLine(line)
-		if err == nil && (ev.Kind == events.KindWatch || ev.Kind == events.KindRate || ev.Kind == events.KindCreateAccount) {
-			return fb.Add(line, r.Partition, r.Offset)
-		}
-		fb.Skip(r.Partition, r.Offset)
-		return nil
-	}
+	return screenedFeedbackHandler(fb, nil)
 }
 
 // aggregateMovielog weights course lines exactly as `recommender train

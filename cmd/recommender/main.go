@@ -31,6 +31,8 @@ commands:
   eval       compare algorithms on a per-user held-out split (MAP, nDCG, P, R, coverage)
   serve      serve GET /recommend/{userid}
   rollback   point a model root's current version back at its parent
+  report     write a fairness, diversity and lineage report (HTML, or JSON with --json)
+  monitor    export online quality from recommendations and movielog as Prometheus metrics
 
 Run "recommender <command> -h" for a command's flags.
 `
@@ -56,6 +58,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runServe(args[1:], stderr)
 	case "rollback":
 		err = runRollback(args[1:], stdout, stderr)
+	case "report":
+		err = runReport(args[1:], stdout, stderr)
+	case "monitor":
+		err = runMonitor(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

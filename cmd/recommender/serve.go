@@ -32,6 +32,7 @@ func runServe(args []string, stderr io.Writer) error {
 	poll := fs.Duration("poll", time.Second, "how often to look for a new model in --model; 0 turns polling off (SIGHUP still reloads)")
 	keys := fs.String("keys", "", "keys directory holding model.pub, which verifies every model (default $REELGUARD_DATA/keys)")
 	feedback := addFeedbackFlags(fs) // feedback loop (issue 5): see feedback.go
+	canary := addCanaryFlags(fs)     // canary model (issue 9): see canary.go
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,16 +46,17 @@ func runServe(args []string, stderr io.Writer) error {
 		return fmt.Errorf("%w: serve: --cache-size and --poll must not be negative", errUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := listenService(*listen, *keys, logger) // plain, or mTLS (issue 8): see tls.go
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
 	defer ln.Close()
 	extra, err := feedback.actors(*dir, *keys, *listen, logger) // feedback loop (issue 5)
 	if err != nil {
 		return err
 	}
-	return serveModel(context.Background(), ln, *dir, serve.Config{CacheSize: cacheFlag(*cacheSize), Logger: logger},
+	return serveModel(context.Background(), ln, *dir, serve.Config{CacheSize: cacheFlag(*cacheSize), Logger: logger,
+		Canary: canary.config(), AccessLog: canary.accessLog},
 		serve.ReloadConfig{Interval: pollFlag(*poll), Load: modelLoader(*keys)}, extra...)
 }
 
