@@ -269,6 +269,15 @@ func (p *Producer) removeTemp() {
 type Record struct {
 	Topic      string
 	Key, Value []byte
+	// Headers travel beside the envelope's. The v1 signature does not
+	// cover them (DESIGN.md): they may only carry what a consumer can
+	// afford to have mislabelled, such as the request log's model version.
+	Headers []Header
+}
+
+// Header is one record header that is not part of the signed envelope.
+type Header struct {
+	Key, Value string
 }
 
 // Append spools a record for topic durably: when it returns nil the record
@@ -286,7 +295,7 @@ func (p *Producer) AppendBatch(ctx context.Context, records []Record) error {
 	var frames []byte
 	for _, r := range records {
 		var err error
-		if frames, err = appendFrame(frames, &spoolRecord{topic: r.Topic, key: r.Key, value: r.Value}); err != nil {
+		if frames, err = appendFrame(frames, &spoolRecord{topic: r.Topic, key: r.Key, value: r.Value, headers: r.Headers}); err != nil {
 			return fmt.Errorf("append event: %w", err)
 		}
 	}
@@ -316,8 +325,8 @@ func (p *Producer) AppendBatch(ctx context.Context, records []Record) error {
 // path of the request log (gateway.RecordSink). It returns false, and
 // counts a drop, when the queue is full or the producer is closed; a record
 // the spool then has no room for is dropped and counted too.
-func (p *Producer) Send(topic string, key, value []byte) bool {
-	frame, err := appendFrame(nil, &spoolRecord{topic: topic, key: key, value: value})
+func (p *Producer) Send(topic string, key, value []byte, headers ...Header) bool {
+	frame, err := appendFrame(nil, &spoolRecord{topic: topic, key: key, value: value, headers: headers})
 	if err == nil {
 		p.mu.RLock()
 		if !p.closed {

@@ -106,3 +106,43 @@ func TestProducerTopicSigners(t *testing.T) {
 		t.Fatal("a nil topic signer was accepted")
 	}
 }
+
+// TestProducerCarriesHeaders: headers given to Send and AppendBatch reach
+// the broker beside a verifying envelope, and one claiming an envelope
+// name is dropped rather than sent.
+func TestProducerCarriesHeaders(t *testing.T) {
+	brokers := testBrokerCases(t)[0].brokers
+	topic := uniqueTopic(t)
+	createTopics(t, brokers, nil, topic)
+	s := newTestSigner(t, AlgHS256)
+	p := newTestProducer(t, ProducerConfig{Brokers: brokers, Signer: s, SpoolDir: t.TempDir()})
+	if !p.Send(topic, []byte("0"), []byte("value 0"), Header{"model", "als-1"}, Header{HeaderSig, "forged"}) {
+		t.Fatal("Send dropped")
+	}
+	if err := p.AppendBatch(context.Background(), []Record{{Topic: topic, Key: []byte("1"), Value: []byte("value 1"),
+		Headers: []Header{{"model", "als-2"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	records := consume(t, brokers, topic, 2)
+	v := newTestVerifier(t, s.VerifyKey())
+	for _, r := range records {
+		if err := v.Verify(r); err != nil {
+			t.Fatalf("record %s: %v", r.Key, err)
+		}
+		if want := "als-" + string([]byte{r.Key[0] + 1}); header(r, "model") != want {
+			t.Errorf("record %s: model header %q, want %q", r.Key, header(r, "model"), want)
+		}
+		sigs := 0
+		for _, h := range r.Headers {
+			if h.Key == HeaderSig {
+				sigs++
+			}
+		}
+		if sigs != 1 {
+			t.Errorf("record %s carries %d sig headers, want only the envelope's", r.Key, sigs)
+		}
+	}
+}

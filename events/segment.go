@@ -15,11 +15,19 @@ import (
 //	payload version byte 1, uvarint topic length, topic,
 //	        varint key length (-1: null), key, varint value length (-1: null), value
 //
+// or, for a record with headers, version byte 2 and the same fields
+// followed by a uvarint header count and, for each header, uvarint key
+// length, key, uvarint value length, value. Records without headers keep
+// version 1, so spools written before headers existed read unchanged.
+//
 // so a torn or damaged record is detected by its checksum, never decoded.
 const (
 	segmentMagic   = "RGSPOOL1"
 	frameHeaderLen = 8
 	recordVersion  = 1
+	headersVersion = 2
+	// maxHeaders bounds the headers of one spooled record.
+	maxHeaders = 64
 	// maxSpoolRecord bounds one record's payload, so a damaged length
 	// prefix cannot ask for gigabytes; Kafka's default limit is 1 MiB.
 	maxSpoolRecord = 4 << 20
@@ -40,22 +48,41 @@ var (
 type spoolRecord struct {
 	topic      string
 	key, value []byte
+	headers    []Header
 }
 
 // encodedLen is the size of r's frame.
 func (r *spoolRecord) encodedLen() int {
-	return frameHeaderLen + 1 + 3*binary.MaxVarintLen64 + len(r.topic) + len(r.key) + len(r.value)
+	n := frameHeaderLen + 1 + 4*binary.MaxVarintLen64 + len(r.topic) + len(r.key) + len(r.value)
+	for _, h := range r.headers {
+		n += 2*binary.MaxVarintLen64 + len(h.Key) + len(h.Value)
+	}
+	return n
 }
 
 // appendFrame appends r's frame to buf.
 func appendFrame(buf []byte, r *spoolRecord) ([]byte, error) {
 	start := len(buf)
 	buf = append(buf, make([]byte, frameHeaderLen)...)
-	buf = append(buf, recordVersion)
+	if len(r.headers) > maxHeaders {
+		return buf[:start], fmt.Errorf("%w: %d headers, limit %d", ErrRecordTooLarge, len(r.headers), maxHeaders)
+	}
+	version := byte(recordVersion)
+	if len(r.headers) > 0 {
+		version = headersVersion
+	}
+	buf = append(buf, version)
 	buf = binary.AppendUvarint(buf, uint64(len(r.topic)))
 	buf = append(buf, r.topic...)
 	buf = appendNullable(buf, r.key)
 	buf = appendNullable(buf, r.value)
+	if version == headersVersion {
+		buf = binary.AppendUvarint(buf, uint64(len(r.headers)))
+		for _, h := range r.headers {
+			buf = appendString(buf, h.Key)
+			buf = appendString(buf, h.Value)
+		}
+	}
 	payload := buf[start+frameHeaderLen:]
 	if len(payload) > maxSpoolRecord {
 		return buf[:start], fmt.Errorf("%w: record of %d bytes, limit %d", ErrRecordTooLarge, len(payload), maxSpoolRecord)
@@ -63,6 +90,11 @@ func appendFrame(buf []byte, r *spoolRecord) ([]byte, error) {
 	binary.BigEndian.PutUint32(buf[start:], uint32(len(payload)))
 	binary.BigEndian.PutUint32(buf[start+4:], crc32.Checksum(payload, castagnoli))
 	return buf, nil
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 func appendNullable(buf, b []byte) []byte {
@@ -99,9 +131,10 @@ func decodeFrame(buf []byte) (r spoolRecord, n int, err error) {
 
 func decodePayload(p []byte) (spoolRecord, error) {
 	var r spoolRecord
-	if len(p) == 0 || p[0] != recordVersion {
+	if len(p) == 0 || (p[0] != recordVersion && p[0] != headersVersion) {
 		return r, fmt.Errorf("%w: unknown version", errCorruptRecord)
 	}
+	version := p[0]
 	p = p[1:]
 	tlen, k := binary.Uvarint(p)
 	if k <= 0 || tlen > uint64(len(p)-k) {
@@ -114,6 +147,11 @@ func decodePayload(p []byte) (spoolRecord, error) {
 	}
 	if r.value, p, err = decodeNullable(p); err != nil {
 		return r, fmt.Errorf("%w: value", errCorruptRecord)
+	}
+	if version == headersVersion {
+		if r.headers, p, err = decodeHeaders(p); err != nil {
+			return r, err
+		}
 	}
 	if len(p) != 0 {
 		return r, fmt.Errorf("%w: %d trailing bytes", errCorruptRecord, len(p))
@@ -147,4 +185,31 @@ func scanFrames(buf []byte, fn func(r spoolRecord, end int)) (int, error) {
 		fn(r, off)
 	}
 	return off, nil
+}
+
+func decodeHeaders(p []byte) ([]Header, []byte, error) {
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n == 0 || n > maxHeaders {
+		return nil, nil, fmt.Errorf("%w: header count", errCorruptRecord)
+	}
+	p = p[k:]
+	headers := make([]Header, n)
+	for i := range headers {
+		var err error
+		if headers[i].Key, p, err = decodeString(p); err != nil {
+			return nil, nil, fmt.Errorf("%w: header key", errCorruptRecord)
+		}
+		if headers[i].Value, p, err = decodeString(p); err != nil {
+			return nil, nil, fmt.Errorf("%w: header value", errCorruptRecord)
+		}
+	}
+	return headers, p, nil
+}
+
+func decodeString(p []byte) (string, []byte, error) {
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n > uint64(len(p)-k) {
+		return "", nil, errCorruptRecord
+	}
+	return string(p[k : k+int(n)]), p[k+int(n):], nil
 }

@@ -100,7 +100,7 @@ func (s *sender) send(batch []spooledRecord, stop <-chan struct{}) bool {
 	for i, sr := range batch {
 		pos := spoolPos{seg: sr.seg, off: sr.start}
 		if !sr.sealEnd && !s.skip[pos] {
-			records[i] = &kgo.Record{Topic: sr.rec.topic, Key: sr.rec.key, Value: sr.rec.value}
+			records[i] = &kgo.Record{Topic: sr.rec.topic, Key: sr.rec.key, Value: sr.rec.value, Headers: kafkaHeaders(sr.rec.headers)}
 		}
 		delete(s.skip, pos)
 	}
@@ -282,4 +282,17 @@ func (s *sender) saveCursorLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// kafkaHeaders converts spooled headers (nil for none); Sign appends the
+// envelope's after them and drops any that claim an envelope name.
+func kafkaHeaders(hs []Header) []kgo.RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(h.Value)}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,7 @@ var frameCases = []spoolRecord{
 	{topic: "movielog", key: []byte("42"), value: []byte("2024-03-09T14:05:07,42,GET /rate/heat=4")},
 	{topic: "recommendations", key: nil, value: []byte("x")},
 	{topic: "t", key: []byte{}, value: nil},
+	{topic: "headers", key: []byte("7"), value: []byte("v"), headers: []Header{{"model", "als-12"}, {"fallback", ""}}},
 }
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -36,8 +38,12 @@ func TestFrameRoundTrip(t *testing.T) {
 				t.Fatalf("decodeFrame = %d, %v", n, err)
 			}
 			if got.topic != want.topic || !bytes.Equal(got.key, want.key) || !bytes.Equal(got.value, want.value) ||
-				(got.key == nil) != (want.key == nil) || (got.value == nil) != (want.value == nil) {
+				(got.key == nil) != (want.key == nil) || (got.value == nil) != (want.value == nil) ||
+				!slices.Equal(got.headers, want.headers) {
 				t.Fatalf("decoded %+v, want %+v", got, want)
+			}
+			if version := buf[frameHeaderLen]; (len(want.headers) == 0) != (version == recordVersion) {
+				t.Fatalf("frame version %d for %d headers: records without headers must keep version 1", version, len(want.headers))
 			}
 		})
 	}
