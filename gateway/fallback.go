@@ -74,7 +74,10 @@ func (f *fallback) serve(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	h := w.Header()
-	h.Set("X-Reelguard-Fallback", "popular")
+	h.Set(fallbackHeader, "popular")
+	if l.Model != "" {
+		h.Set(modelHeader, l.Model)
+	}
 	h.Set("Cache-Control", "no-store")
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		h.Set("Content-Type", "application/json")

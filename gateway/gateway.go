@@ -27,8 +27,9 @@ type Decider interface {
 }
 
 // RecordSink takes a record for Kafka without blocking; false means dropped.
+// Headers travel unsigned beside the envelope (events.Header).
 type RecordSink interface {
-	Send(topic string, key, value []byte) bool
+	Send(topic string, key, value []byte, headers ...events.Header) bool
 }
 
 // Deps are the parts the gateway composes. Auth and Policy are required;
@@ -218,7 +219,7 @@ func (g *Gateway) answer(rec *recorder, r *http.Request, user string) {
 	case g.breaker.allow(now):
 		g.metrics.answerCache.WithLabelValues("miss").Inc()
 		g.proxy.ServeHTTP(rec, r)
-		if rec.Header().Get("X-Reelguard-Fallback") == "" {
+		if rec.Header().Get(fallbackHeader) == "" {
 			g.answers.put(key, rec, now)
 		}
 	default:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reelguard/reelguard/auth"
 	"github.com/reelguard/reelguard/certs"
+	"github.com/reelguard/reelguard/events"
 	"github.com/reelguard/reelguard/gateway"
 	"github.com/reelguard/reelguard/gateway/ratelimit"
 	"github.com/reelguard/reelguard/policy"
@@ -41,12 +42,15 @@ type memSink struct {
 	records []record
 }
 
-type record struct{ topic, key, value string }
+type record struct {
+	topic, key, value string
+	headers           []events.Header
+}
 
-func (s *memSink) Send(topic string, key, value []byte) bool {
+func (s *memSink) Send(topic string, key, value []byte, headers ...events.Header) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.records = append(s.records, record{topic, string(key), string(value)})
+	s.records = append(s.records, record{topic, string(key), string(value), headers})
 	return true
 }
 

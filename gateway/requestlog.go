@@ -19,6 +19,8 @@ const requestLogCapture = 8 << 10
 type answered struct {
 	user        string
 	status      int
+	model       string // the X-Reelguard-Model that answered, if any
+	fallback    bool   // answered from the gateway's fallback list
 	contentType string
 	body        []byte
 	start       time.Time
@@ -53,8 +55,9 @@ func (l *requestLog) add(user string, rec *recorder, start time.Time) {
 	if l.sink == nil {
 		return
 	}
-	a := answered{user: user, status: rec.status, contentType: rec.Header().Get("Content-Type"),
-		body: rec.body, start: start, latency: time.Since(start)}
+	h := rec.Header()
+	a := answered{user: user, status: rec.status, model: h.Get(modelHeader), fallback: h.Get(fallbackHeader) != "",
+		contentType: h.Get("Content-Type"), body: rec.body, start: start, latency: time.Since(start)}
 	select {
 	case l.queue <- a:
 	default:
@@ -66,12 +69,32 @@ func (l *requestLog) run() {
 	defer l.done.Done()
 	for a := range l.queue {
 		line := l.format(a)
-		if l.sink.Send(l.topic, []byte(a.user), []byte(line)) {
+		if l.sink.Send(l.topic, []byte(a.user), []byte(line), a.headers()...) {
 			l.metrics.requestLog.WithLabelValues("queued").Inc()
 		} else {
 			l.metrics.requestLog.WithLabelValues("dropped").Inc()
 		}
 	}
+}
+
+// Request-log record headers: which model version produced the answer
+// (what recommender monitor groups by), and whether the gateway's fallback
+// answered. They are advisory, outside the v1 signature: a forged one can
+// mislabel a monitor's per-version numbers, never add or change a record.
+const (
+	recordModelHeader    = "model"
+	recordFallbackHeader = "fallback"
+)
+
+func (a answered) headers() []events.Header {
+	var hs []events.Header
+	if a.model != "" {
+		hs = append(hs, events.Header{Key: recordModelHeader, Value: a.model})
+	}
+	if a.fallback {
+		hs = append(hs, events.Header{Key: recordFallbackHeader, Value: "1"})
+	}
+	return hs
 }
 
 func (l *requestLog) close() {

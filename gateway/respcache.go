@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"net/http"
 	"sync"
 	"time"
@@ -8,7 +9,15 @@ import (
 
 // modelHeader is the retrieval service's header naming the model version
 // that produced an answer (recommender/serve.ModelHeader).
-const modelHeader = "X-Reelguard-Model"
+// Response headers the gateway reads or sets on recommendation answers.
+const (
+	modelHeader    = "X-Reelguard-Model"
+	fallbackHeader = "X-Reelguard-Fallback"
+	// modelsHeader lists the versions the retrieval service has live (its
+	// main model and a canary): the cache's generation, so that answers
+	// from the two arms of a canary do not keep emptying it.
+	modelsHeader = "X-Reelguard-Models"
+)
 
 // answerCache keeps recent recommendation answers per (user, format) for a
 // short time, consulted only after authentication, policy, limits and the
@@ -61,9 +70,10 @@ func (c *answerCache) put(k answerKey, rec *recorder, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if model != c.model || len(c.entries) >= c.max {
-		clear(c.entries) // the model changed, or the cache is full: start afresh
-		c.model = model
+	generation := cmp.Or(h.Get(modelsHeader), model)
+	if generation != c.model || len(c.entries) >= c.max {
+		clear(c.entries) // the models changed, or the cache is full: start afresh
+		c.model = generation
 	}
 	c.entries[k] = cachedAnswer{body: rec.body, contentType: h.Get("Content-Type"), model: model, expires: now.Add(c.ttl)}
 }

@@ -103,7 +103,9 @@ func newMonitorConsumer(o monitorOptions, listen string, mon *recommender.Online
 	if created {
 		logger.Warn("created event signing keys: records signed with other keys will be rejected", "dir", keys)
 	}
-	keyset, err := events.LoadKeyset(filepath.Join(keys, events.KeysetFile))
+	// The request log is signed with the HMAC key in requestlog.key, movielog
+	// with the Ed25519 keys of the public keyset: LoadVerifyKeyset has both.
+	keyset, err := events.LoadVerifyKeyset(keys)
 	if err != nil {
 		return nil, fmt.Errorf("request-log consumer: %w", err)
 	}

@@ -1,0 +1,73 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/reelguard/reelguard/events"
+	"github.com/reelguard/reelguard/gateway"
+)
+
+// versionedRecommender answers like the retrieval service, naming the
+// model version that produced each answer.
+func versionedRecommender(t *testing.T, version string) string {
+	t.Helper()
+	l := listen(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /recommend/{userid}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Reelguard-Model", version)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "a+%s,b+%s\n", r.PathValue("userid"), r.PathValue("userid"))
+	})
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+func TestRequestLogNamesTheModel(t *testing.T) {
+	s := newStack(t, gateway.Config{Upstream: versionedRecommender(t, "als-7")}, nil)
+	svc := s.token(t, "svc", "service")
+	for _, user := range []string{"1", "2", "1"} { // the second "1" comes from the answer cache
+		if code, _, body := s.get(t, s.url+"/recommend/"+user, svc); code != http.StatusOK {
+			t.Fatalf("user %s: %d %s", user, code, body)
+		}
+	}
+	waitFor(t, func() bool { return len(s.sink.all()) >= 3 })
+	for _, r := range s.sink.all() {
+		if want := []events.Header{{Key: "model", Value: "als-7"}}; !slices.Equal(r.headers, want) {
+			t.Errorf("record %q has headers %v, want %v", r.value, r.headers, want)
+		}
+	}
+}
+
+func TestRequestLogMarksFallbacks(t *testing.T) {
+	var hits atomic.Int32
+	s := newStack(t, gateway.Config{Upstream: failingRecommender(t, &hits)}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.gw.Run(ctx) }()
+	svc := s.token(t, "svc", "service")
+	waitFor(t, func() bool {
+		code, _, _ := s.get(t, s.url+"/recommend/42", svc)
+		return code == http.StatusOK
+	})
+	waitFor(t, func() bool {
+		for _, r := range s.sink.all() {
+			if slices.Contains(r.headers, events.Header{Key: "fallback", Value: "1"}) &&
+				slices.Contains(r.headers, events.Header{Key: "model", Value: "v9"}) {
+				return true
+			}
+		}
+		return false
+	})
+	for _, r := range s.sink.all() {
+		if slices.Contains(r.headers, events.Header{Key: "fallback", Value: "1"}) && !slices.Contains(r.headers, events.Header{Key: "model", Value: "v9"}) {
+			t.Errorf("fallback record %q lacks the popular list's model: %v", r.value, r.headers)
+		}
+	}
+}
