@@ -115,8 +115,12 @@ func TestSpoolTornTailSkipped(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(got, ",") != "movielog,recommendations" {
-		t.Fatalf("read back %v, want the two intact records", got)
+	var want []string
+	for _, c := range frameCases[:len(frameCases)-1] {
+		want = append(want, c.topic)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read back %v, want the intact records %v", got, want)
 	}
 	if !strings.Contains(logs.String(), "damaged record skipped") {
 		t.Fatalf("no log of the torn record: %s", logs.String())
