@@ -38,6 +38,10 @@ type Config struct {
 	// shed with 503 and Retry-After, those without a token first (they may
 	// use only three quarters of it). Default 1024.
 	MaxInFlight int
+	// DetectorsShadow runs the extraction and flood detectors in shadow
+	// mode: they judge, log and alert (action "none", evidence
+	// "shadow_action") but never throttle, block or degrade.
+	DetectorsShadow bool
 	// DegradedItems is how many items, without scores, an answer carries
 	// when the policy's degrade obligation is set. Default 5.
 	DegradedItems int

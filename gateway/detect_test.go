@@ -89,3 +89,26 @@ func TestAuthenticatedTrafficIsNoFlood(t *testing.T) {
 		}
 	}
 }
+
+// In shadow mode the same scraper is judged and alerted on, with the
+// would-be action in the evidence, but never throttled, degraded or blocked.
+func TestShadowDetectorsOnlyAlert(t *testing.T) {
+	roomy := ratelimit.Rate{PerSecond: 1e6, Burst: 1e6}
+	s := newStack(t, gateway.Config{PreAuth: roomy, Tiers: map[string]ratelimit.Rate{"admin": roomy}, DetectorsShadow: true}, nil)
+	scraper, admin := s.token(t, "scraper", "admin"), s.token(t, "ops", "admin")
+	for i := 1; i <= 200; i++ {
+		code, h, body := s.get(t, fmt.Sprintf("%s/recommend/%d", s.url, 1000+i), scraper)
+		if code != http.StatusOK || h.Get("X-Reelguard-Degraded") != "" {
+			t.Fatalf("request %d in shadow mode: %d %s (degraded %q)", i, code, body, h.Get("X-Reelguard-Degraded"))
+		}
+	}
+	var shadowed bool
+	for _, a := range s.alerts(t, admin) {
+		if a.Kind == anomaly.KindExtraction && a.Action == anomaly.ActionNone && a.Evidence["shadow_action"] != nil {
+			shadowed = true
+		}
+	}
+	if !shadowed {
+		t.Error("no extraction alert carrying its shadow_action")
+	}
+}

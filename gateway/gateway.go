@@ -102,7 +102,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		d.Alerts = anomaly.NewHub(anomaly.HubConfig{Logger: d.Logger})
 	}
 	if d.Monitor == nil {
-		m, err := anomaly.NewMonitor(anomaly.DefaultConfig())
+		mc := anomaly.DefaultConfig()
+		mc.Shadow = cfg.DetectorsShadow
+		m, err := anomaly.NewMonitor(mc)
 		if err != nil {
 			return nil, err
 		}

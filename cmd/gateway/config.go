@@ -44,6 +44,8 @@ type config struct {
 	PreAuth             *rateConfig           `yaml:"pre_auth"`
 	Tiers               map[string]rateConfig `yaml:"tiers"`
 	LogLevel            string                `yaml:"log_level"`
+	DetectorsShadow     bool                  `yaml:"detectors_shadow"`
+	DegradedItems       int                   `yaml:"degraded_items"`
 	// RecommenderTLS makes the default upstream https://RecommenderListen,
 	// reached with mTLS (see tlsconfig.go).
 	RecommenderTLS bool       `yaml:"recommender_tls"`
@@ -191,7 +193,8 @@ func (c *config) stateDir() string {
 
 func (c *config) gateway() gateway.Config {
 	g := gateway.Config{Upstream: c.Upstream, UpstreamTimeout: c.UpstreamTimeout,
-		ServerName: c.Instance, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, MaxInFlight: c.MaxInFlight}
+		ServerName: c.Instance, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, MaxInFlight: c.MaxInFlight,
+		DetectorsShadow: c.DetectorsShadow, DegradedItems: c.DegradedItems}
 	if c.PreAuth != nil {
 		g.PreAuth = ratelimit.Rate{PerSecond: c.PreAuth.Rate, Burst: c.PreAuth.Burst}
 	}
