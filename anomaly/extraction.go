@@ -125,6 +125,12 @@ type RecRequest struct {
 	Role      string
 	IP        netip.Addr
 	Target    string // the {userid} asked for
+	// SharedDistinct is the principal's distinct targets over all replicas,
+	// as the shared counter (a HyperLogLog in Redis) reported after counting
+	// this request; 0 when there is none. The detector judges the larger of
+	// it and its own exact count, so a scraper spreading its requests over
+	// replicas is flagged as soon as on one.
+	SharedDistinct int64
 }
 
 // extractionShards spreads principals over locks, so the request path does
@@ -155,6 +161,9 @@ func NewExtraction(cfg ExtractionConfig) (*Extraction, error) {
 	}
 	return e, nil
 }
+
+// Window is the sliding window over which distinct targets are counted.
+func (e *Extraction) Window() time.Duration { return e.cfg.Window }
 
 func (e *Extraction) shard(principal string) *extractionShard {
 	return &e.shards[maphash.String(e.seed, principal)%extractionShards]

@@ -10,7 +10,7 @@ import (
 func (e *Extraction) judge(st *principalState, r RecRequest) Decision {
 	cfg := &e.cfg
 	now := r.Time
-	distinct, thr := len(st.targets), st.threshold(cfg)
+	distinct, thr := st.distinct, st.threshold(cfg)
 	st.score = min(1, float64(distinct)/float64(max(thr, 1)))
 	over := distinct > thr
 	sequential := cfg.StrideRun > 0 && st.run >= cfg.StrideRun

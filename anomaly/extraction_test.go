@@ -207,3 +207,38 @@ func TestExtractionConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// An enumeration interleaved with a front end's random reads on the same
+// (stolen) token is still seen as sequential; a run that stopped long ago
+// is not.
+func TestExtractionStrideInterleaved(t *testing.T) {
+	e := newTestExtraction(t, ExtractionConfig{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	at, flagged := t0, 0
+	for i := 1; i <= 60 && flagged == 0; i++ {
+		for range 3 { // the front end's reads of random users
+			at = at.Add(time.Millisecond)
+			e.Observe(rec(at, "svc", RoleService, fmt.Sprint(rng.IntN(1_000_000))))
+		}
+		at = at.Add(time.Millisecond)
+		d := e.Observe(rec(at, "svc", RoleService, fmt.Sprint(5000+i)))
+		if d.Alert != nil && d.Alert.Evidence["reason"] == "sequential_ids" {
+			flagged = i
+		}
+	}
+	if flagged != 50 {
+		t.Fatalf("interleaved enumeration flagged at id %d, want 50", flagged)
+	}
+	e2 := newTestExtraction(t, ExtractionConfig{})
+	for i := range 40 {
+		e2.Observe(rec(t0.Add(time.Duration(i)*time.Millisecond), "svc", RoleService, fmt.Sprint(100+i)))
+	}
+	for i := range 300 {
+		e2.Observe(rec(t0.Add(time.Second+time.Duration(i)*time.Millisecond), "svc", RoleService, fmt.Sprint(rng.IntN(1_000_000))))
+	}
+	for i := range 15 { // a short walk later does not add to the old one
+		if d := e2.Observe(rec(t0.Add(2*time.Second+time.Duration(i)*time.Millisecond), "svc", RoleService, fmt.Sprint(140+i))); d.Action != ActionNone {
+			t.Fatalf("stale run revived: %+v", d)
+		}
+	}
+}

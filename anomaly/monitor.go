@@ -48,6 +48,8 @@ type Monitor struct {
 	DoS        *DoS
 	Signature  *Signature
 	Poisoning  *Poisoning
+	// Traffic counts each principal's requests for the dashboard.
+	Traffic *Traffic
 
 	shadow bool
 	now    func() time.Time
@@ -58,7 +60,7 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("anomaly monitor: %w", err)
 	}
-	m := &Monitor{Signature: NewSignature(cfg.Signature), shadow: cfg.Shadow, now: cfg.Now}
+	m := &Monitor{Signature: NewSignature(cfg.Signature), Traffic: NewTraffic(0), shadow: cfg.Shadow, now: cfg.Now}
 	var err error
 	if m.Extraction, err = NewExtraction(cfg.Extraction); err != nil {
 		return nil, err
@@ -88,6 +90,12 @@ func (m *Monitor) ObserveRejection(r Rejection) Decision { return m.Signature.Ob
 
 // ObserveRating feeds the poisoning detector.
 func (m *Monitor) ObserveRating(r Rating) Verdict { return m.Poisoning.Observe(r) }
+
+// ObserveAccount feeds the poisoning detector a create_account event.
+func (m *Monitor) ObserveAccount(a Account) { m.Poisoning.ObserveAccount(a) }
+
+// ObserveWatch feeds the poisoning detector a watch event.
+func (m *Monitor) ObserveWatch(w Watch) { m.Poisoning.ObserveWatch(w) }
 
 // shadowed strips the action and block from d in shadow mode.
 func (m *Monitor) shadowed(d Decision) Decision {

@@ -25,6 +25,15 @@ type PoisoningConfig struct {
 	CoordWindow time.Duration
 	CoordMin    int
 	CoordShare  float64
+	// NewAccountAge and UnwatchedMin: an account whose create_account was
+	// seen less than NewAccountAge ago, rating UnwatchedMin movies it was
+	// not seen watching, is a fake profile. Defaults 24 hours, 5.
+	NewAccountAge time.Duration
+	UnwatchedMin  int
+	// FlagTTL: every rating of a user flagged for a burst, an extreme-only
+	// or an unwatched profile is suspicious until this long after the last
+	// flag. Default 24 hours.
+	FlagTTL time.Duration
 	// MinRating and MaxRating bound the scale. Defaults 1 and 5.
 	MinRating, MaxRating int
 	// AlertEvery rate-limits alerts per user or movie. Default 10 minutes.
@@ -48,6 +57,9 @@ func (c PoisoningConfig) withDefaults() PoisoningConfig {
 	dur(&c.ExtremeWindow, time.Hour)
 	dur(&c.CoordWindow, 10*time.Minute)
 	dur(&c.AlertEvery, 10*time.Minute)
+	dur(&c.NewAccountAge, 24*time.Hour)
+	dur(&c.FlagTTL, 24*time.Hour)
+	pos(&c.UnwatchedMin, 5)
 	pos(&c.BurstMax, 20)
 	pos(&c.ExtremeMin, 15)
 	pos(&c.CoordMin, 25)
@@ -99,6 +111,13 @@ type raterState struct {
 	ring      []ratingEntry // newest at (next-1) mod len
 	next, n   int
 	alertedAt time.Time
+	// flaggedUntil: the profile's ratings are suspicious until then.
+	flaggedUntil time.Time
+	// created is when the account's create_account was seen (zero: not
+	// seen, an old account); watched and unwatched are kept while it is new.
+	created   time.Time
+	watched   map[string]struct{}
+	unwatched int
 }
 
 type movieEntry struct {

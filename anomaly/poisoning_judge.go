@@ -15,7 +15,14 @@ func (p *Poisoning) Observe(r Rating) Verdict {
 	u := p.rater(r.User, r.Time)
 	repeat := u.ratedWithin(r.Movie, r.Time, cfg.CoordWindow)
 	u.push(ratingEntry{r.Time, r.Movie, r.Rating})
+	if r.Time.Before(u.flaggedUntil) {
+		return Verdict{Suspicious: true, Reason: "flagged_profile"}
+	}
 	extreme := r.Rating == cfg.MinRating || r.Rating == cfg.MaxRating
+	if n := u.countUnwatched(r, cfg.NewAccountAge); n >= cfg.UnwatchedMin {
+		return p.flagUser(u, r, "rating_without_watching", map[string]any{"unwatched_ratings": n,
+			"account_age_seconds": r.Time.Sub(u.created).Seconds()})
+	}
 	if n := u.countSince(r.Time.Add(-cfg.BurstWindow)); n > cfg.BurstMax {
 		return p.flagUser(u, r, "rating_burst", map[string]any{"ratings": n,
 			"window_seconds": cfg.BurstWindow.Seconds()})
@@ -45,6 +52,7 @@ func (p *Poisoning) Observe(r Rating) Verdict {
 
 func (p *Poisoning) flagUser(u *raterState, r Rating, reason string, ev map[string]any) Verdict {
 	v := Verdict{Suspicious: true, Reason: reason}
+	u.flaggedUntil = r.Time.Add(p.cfg.FlagTTL)
 	if r.Time.Sub(u.alertedAt) >= p.cfg.AlertEvery {
 		u.alertedAt = r.Time
 		v.Alert = p.alert(r, truncate(r.User, maxSubjectLen), reason, ev)

@@ -28,15 +28,17 @@ type principalState struct {
 	queue    []targetEntry
 	head     int
 	requests window
+	// distinct is the count judged: the exact local one, or the shared
+	// one when larger.
+	distinct int
 
 	epochStart time.Time
 	epochPeak  int
 	baseline   float64 // EWMA of distinct targets per window; 0 until learned
 
-	lastID int64
-	haveID bool
-	stride int64
-	run    int
+	// runs are the enumerations in progress; run is the longest's length.
+	runs [strideRuns]strideRun
+	run  int
 
 	action      Action
 	flaggedAt   time.Time
@@ -74,7 +76,11 @@ func (st *principalState) observe(r RecRequest, cfg *ExtractionConfig) {
 		st.queue = append(st.queue, targetEntry{r.Target, now})
 	}
 	st.requests.add(now, cfg.Window/windowBuckets, false)
-	st.epochPeak = max(st.epochPeak, len(st.targets))
+	st.distinct = len(st.targets)
+	if r.SharedDistinct > int64(st.distinct) {
+		st.distinct = int(min(r.SharedDistinct, int64(cfg.SetCap)))
+	}
+	st.epochPeak = max(st.epochPeak, st.distinct)
 	st.countStride(r.Target, cfg.MaxStride)
 }
 
@@ -125,34 +131,71 @@ func (st *principalState) threshold(cfg *ExtractionConfig) int {
 	return min(t, cfg.HardMaxDistinct)
 }
 
-// countStride tracks runs of numeric targets with one small constant stride.
+// strideRuns is how many interleaved enumerations one principal is
+// followed in at once: a scraper sharing a stolen token with the real front
+// end, or walking several ranges, still shows its runs.
+const strideRuns = 8
+
+// strideStale: a run not continued by any of the principal's last this many
+// numeric targets has ended.
+const strideStale = 256
+
+// strideRun is one sequence of numeric targets with a constant stride.
+type strideRun struct {
+	last   int64
+	stride int64 // 0 until the run has two ids
+	n      int   // ids in the run; 0 for an unused slot
+	seen   uint64
+}
+
+// countStride extends the run that id continues (the next id at the run's
+// small non-zero stride, or any small step from a run of one), or starts a
+// new run in the slot of the shortest, least recent one.
 func (st *principalState) countStride(target string, maxStride int64) {
 	id, err := strconv.ParseInt(target, 10, 64)
 	if err != nil {
-		st.haveID, st.run = false, 0
 		return
 	}
-	d := id - st.lastID
-	switch {
-	case !st.haveID:
-		st.run = 1
-	case d != 0 && d == st.stride && d <= maxStride && d >= -maxStride:
-		st.run++
-	default:
-		st.stride, st.run = d, 2
-		if d == 0 || d > maxStride || d < -maxStride {
-			st.run = 1
+	var tick uint64
+	for i := range st.runs {
+		tick = max(tick, st.runs[i].seen)
+	}
+	tick++
+	live := func(r *strideRun) int {
+		if tick-r.seen > strideStale {
+			return 0
+		}
+		return r.n
+	}
+	weakest, extended := 0, false
+	for i := range st.runs {
+		r := &st.runs[i]
+		d := id - r.last
+		if live(r) > 0 && d != 0 && d <= maxStride && d >= -maxStride && (r.n == 1 || d == r.stride) {
+			r.last, r.stride, r.n, r.seen = id, d, r.n+1, tick
+			extended = true
+			break
+		}
+		if w := &st.runs[weakest]; live(r) < live(w) || (live(r) == live(w) && r.seen < w.seen) {
+			weakest = i
 		}
 	}
-	st.lastID, st.haveID = id, true
+	if !extended {
+		st.runs[weakest] = strideRun{last: id, n: 1, seen: tick}
+	}
+	st.run = 0
+	for i := range st.runs {
+		st.run = max(st.run, live(&st.runs[i]))
+	}
 }
 
 // reset forgets the counts after a block: the block list is in charge now,
 // and a principal coming back must show the evidence again.
 func (st *principalState) reset() {
 	clear(st.targets)
+	st.distinct = 0
 	st.queue, st.head = st.queue[:0], 0
 	st.requests = window{}
-	st.run, st.haveID = 0, false
+	st.run, st.runs = 0, [strideRuns]strideRun{}
 	st.action, st.flagUntil, st.score = ActionNone, time.Time{}, 0
 }
