@@ -294,7 +294,7 @@ func commandsSince(tb testing.TB, c *redis.Client, before map[string]int64) map[
 // scriptCommands are the commands checkScript calls; INFO commandstats
 // counts them as well as the EVALSHA that ran them.
 var scriptCommands = map[string]bool{"time": true, "pttl": true, "get": true, "set": true,
-	"incr": true, "pexpire": true, "pfadd": true, "pfcount": true}
+	"incr": true, "pexpire": true, "pexpireat": true, "pfadd": true, "pfcount": true}
 
 // sentCommands counts what a client sends: commands and pipelines.
 type sentCommands struct {

@@ -10,13 +10,20 @@ import (
 )
 
 // checkScript is a whole request's decision in one call. KEYS: the budget
-// (TAT), the subject's block key, the jti's revocation key, then one key per
-// counter, all under the subject's hash tag. ARGV: interval and tolerance in
-// µs, "1" when there is a jti, then per counter its window in ms and its
-// member ("" counts requests). It returns {status, stored TAT, server time,
-// allowed, ttl, counters...}: status 0 decided, 1 subject blocked, 2 jti
-// revoked (ttl then is the entry's PTTL, -1 for none). A blocked or revoked
-// request spends no budget and counts nowhere; so does a denied one.
+// (TAT), the subject's block key, the jti's revocation key, then per counter
+// its key (a request counter) or its two bucket keys (a member counter), all
+// under the subject's hash tag. ARGV: interval and tolerance in µs, "1" when
+// there is a jti, then per counter its window in ms and its member ("" counts
+// requests). It returns {status, stored TAT, server time, allowed, ttl,
+// counters...}: status 0 decided, 1 subject blocked, 2 jti revoked (ttl then
+// is the entry's PTTL, -1 for none). A blocked or revoked request spends no
+// budget and counts nowhere; so does a denied one.
+//
+// A member counter slides: its members go into the HyperLogLog of the
+// current half window (numbered on Redis's clock; the two keys take turns),
+// which expires at the end of the next half window, and its count is the
+// union of the current and the previous half window's: the distinct members
+// of between the last half window and the last whole one.
 var checkScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -35,16 +42,24 @@ local nxt = tat + interval
 if nxt - now > tolerance then return {0, stored, now, 0, 0} end
 redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', string.format('%d', math.ceil((nxt - now) / 1000)))
 local out = {0, stored, now, 1, 0}
-for i = 4, #KEYS do
-  local k, window, member = KEYS[i], ARGV[2 * i - 4], ARGV[2 * i - 3]
+local ki = 4
+for c = 4, #ARGV - 1, 2 do
+  local window, member = tonumber(ARGV[c]), ARGV[c + 1]
   local n
   if member == '' then
-    n = redis.call('INCR', k)
-    if n == 1 then redis.call('PEXPIRE', k, window) end
+    n = redis.call('INCR', KEYS[ki])
+    if n == 1 then redis.call('PEXPIRE', KEYS[ki], window) end
+    ki = ki + 1
   else
-    redis.call('PFADD', k, member)
-    if redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, window) end
-    n = redis.call('PFCOUNT', k)
+    local half = math.max(1, math.floor(window / 2))
+    local idx = math.floor(now / 1000 / half)
+    local cur, prev = KEYS[ki + idx % 2], KEYS[ki + (idx + 1) % 2]
+    redis.call('PFADD', cur, member)
+    if redis.call('PTTL', cur) < 0 then
+      redis.call('PEXPIREAT', cur, string.format('%d', (idx + 2) * half - 1))
+    end
+    n = redis.call('PFCOUNT', cur, prev)
+    ki = ki + 2
   end
   out[#out + 1] = n
 end
@@ -115,12 +130,17 @@ func (l *Redis) checkArgs(req Request, p gcraParams) ([]string, []any) {
 	if req.JTI != "" {
 		hasJTI = "1"
 	}
-	keys := make([]string, 0, 3+len(req.Counters))
+	keys := make([]string, 0, 3+2*len(req.Counters))
 	keys = append(keys, l.Key(req.LimitKey()), l.subjectBlockKey(req.Subject), l.revokedKey(req.Subject, req.JTI))
 	args := make([]any, 0, 3+2*len(req.Counters))
 	args = append(args, p.interval.Microseconds(), p.tolerance.Microseconds(), hasJTI)
 	for _, c := range req.Counters {
-		keys = append(keys, l.prefix+":ctr:"+tag+":"+c.Name)
+		key := l.prefix + ":ctr:" + tag + ":" + c.Name
+		if c.Member == "" {
+			keys = append(keys, key)
+		} else {
+			keys = append(keys, key+":a", key+":b") // the half windows' turns
+		}
 		args = append(args, strconv.FormatInt(c.Window.Milliseconds(), 10), c.Member)
 	}
 	return keys, args

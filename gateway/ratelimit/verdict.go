@@ -48,8 +48,11 @@ type Request struct {
 	Counters []Counter
 }
 
-// Counter is an anomaly counter kept per subject in fixed windows that start
-// with the window's first request.
+// Counter is an anomaly counter kept per subject. A request counter counts
+// in fixed windows that start with the window's first request. A member
+// counter counts distinct members; in Redis over a sliding window (the
+// union of two half windows: between the last half window and the last
+// whole one, shared by every replica), in Memory over fixed windows.
 type Counter struct {
 	// Name tells counters of one subject apart, e.g. "recommend".
 	Name string
