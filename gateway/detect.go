@@ -8,6 +8,7 @@ import (
 
 	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/auth"
+	"github.com/reelguard/reelguard/gateway/ratelimit"
 )
 
 // reqState travels in a request's context so the outer guard learns what
@@ -16,6 +17,9 @@ type reqState struct {
 	addr          netip.Addr // the client's address, parsed once
 	blocked       bool       // refused by the block list: not evidence for the detectors
 	authenticated bool       // a valid token: its traffic is the principal's tier's business
+	// sharedDistinct is the principal's distinct targets over all replicas,
+	// from the guard's shared counter (0: none; see check).
+	sharedDistinct int64
 }
 
 const stateKey ctxKey = 100
@@ -41,9 +45,34 @@ func parseAddr(r *http.Request) netip.Addr {
 }
 
 // suspicion is the detectors' view of a principal and its address, for the
-// policy's input.
+// policy's input. It is asked once per authenticated request, so it also
+// counts the request for the dashboard's top principals.
 func (g *Gateway) suspicion(r *http.Request, p auth.Principal) map[string]any {
+	g.monitor.Traffic.Count(p.Subject, p.Role, time.Now())
 	return g.monitor.Suspicion(p.Subject, addrOf(r))
+}
+
+// targetsCounter names the guard's shared counter of a principal's distinct
+// target users.
+const targetsCounter = "targets"
+
+// check asks the guard for an authorized request's verdict. When the guard
+// is shared through Redis, a request for another user's recommendations
+// also adds its target to the principal's distinct-target HyperLogLog in
+// the same round trip, and the count goes to the extraction detector with
+// the request (see observeRecommendation): replicas then judge a principal
+// on all its traffic, not on their share of it.
+func (g *Gateway) check(r *http.Request, p auth.Principal, rate ratelimit.Rate) (ratelimit.Verdict, error) {
+	req := ratelimit.Request{Subject: p.Subject, IP: clientIP(r), JTI: p.TokenID, Rate: rate}
+	_, shared := g.checker.(redisGuard)
+	if target := r.PathValue("userid"); shared && target != "" && target != p.Subject {
+		req.Counters = []ratelimit.Counter{{Name: targetsCounter, Window: g.monitor.Extraction.Window(), Member: target}}
+	}
+	v, err := g.checker.Check(r.Context(), req)
+	if err == nil && len(req.Counters) == 1 && len(v.Counters) == 1 {
+		stateOf(r.Context()).sharedDistinct = v.Counters[0]
+	}
+	return v, err
 }
 
 // floodFlagged reports an address the flood detector throttles or blocks.
@@ -67,7 +96,7 @@ func (g *Gateway) observeHit(r *http.Request, status int) {
 // reports whether it may proceed.
 func (g *Gateway) observeRecommendation(r *http.Request, p auth.Principal) anomaly.Action {
 	d := g.monitor.ObserveRequest(anomaly.RecRequest{Time: time.Now(), Principal: p.Subject, Role: p.Role,
-		IP: addrOf(r), Target: r.PathValue("userid")})
+		IP: addrOf(r), Target: r.PathValue("userid"), SharedDistinct: stateOf(r.Context()).sharedDistinct})
 	g.act(r.Context(), d)
 	return d.Action
 }

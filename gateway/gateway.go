@@ -186,6 +186,7 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 	mux.Handle("PUT /admin/revocations/{sub}/{jti}", g.protectAdmin(http.HandlerFunc(g.putRevocation)))
 	mux.Handle("GET /admin/alerts", g.protectAdmin(jsonHandler(func() any { return g.alerts.Recent(0) })))
 	mux.Handle("GET /admin/alerts/stream", g.protectAdmin(http.HandlerFunc(g.alertStream)))
+	mux.Handle("GET /admin/stats", g.protectAdmin(g.statsHandler(pol)))
 	mux.Handle("GET /admin/blocks", g.protectAdmin(jsonHandler(func() any { return g.checker.Blocks() })))
 	mux.Handle("PUT /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.putBlock)))
 	mux.Handle("DELETE /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.deleteBlock)))

@@ -122,7 +122,7 @@ func (g *Gateway) limit(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if !ok {
 		rate = g.cfg.Tiers["user"]
 	}
-	v, err := g.checker.Check(r.Context(), ratelimit.Request{Subject: p.Subject, IP: clientIP(r), JTI: p.TokenID, Rate: rate})
+	v, err := g.check(r, p, rate)
 	switch {
 	case err != nil: // a request the guard cannot judge (no subject): refuse
 		g.metrics.limiterErrors.Inc()

@@ -262,7 +262,7 @@ async function block(event) {
   }
 }
 
-// ---- policy and counters ----
+// ---- policy, counters and principals ----
 
 async function loadPolicy() {
   const st = await (await api("GET", "/admin/policy")).json();
@@ -291,6 +291,31 @@ async function loadCounters() {
   }
 }
 
+// loadStats shows GET /admin/stats: the model version and the principals
+// reading the most, by requests and by distinct other users.
+async function loadStats() {
+  const st = await (await api("GET", "/admin/stats")).json();
+  $("model-version").textContent = st.model_version ? String(st.model_version) : "not seen yet";
+  $("requests-window").textContent = windowText(st.requests_window_seconds, 2);
+  $("distinct-window").textContent = windowText(st.distinct_window_seconds, 1);
+  const top = (list) => (Array.isArray(list) ? list : []);
+  fillBody("top-requests", top(st.top_requests).map((p) => row([p.principal, p.role, p.requests])), "No requests yet.");
+  fillBody("top-distinct", top(st.top_distinct).map((p) => {
+    const action = String(p.action ?? "none");
+    return row([p.principal, p.role, p.distinct_targets, p.threshold, p.requests, action],
+      action !== "none" && action !== "" ? "flagged" : "");
+  }), "No principal read other users' lists.");
+}
+
+// windowText says over what time a top list counts: windows of seconds,
+// the last one to many of them.
+function windowText(seconds, many) {
+  const s = Number(seconds);
+  if (!Number.isFinite(s) || s <= 0) return "";
+  const span = s % 60 === 0 ? `${s / 60} min` : `${s} s`;
+  return many > 1 ? `(last ${span} to ${many} × ${span})` : `(last ${span})`;
+}
+
 // gaugeItem shows a 0/1 gauge in words; badWhen is the alarming value.
 function gaugeItem(samples, name, label, one, zero, badWhen) {
   const s = samples.find((x) => x.name === name);
@@ -301,7 +326,7 @@ function gaugeItem(samples, name, label, one, zero, badWhen) {
 // ---- refresh loop ----
 
 async function refresh() {
-  const results = await Promise.allSettled([loadBlocks(), loadPolicy(), loadCounters()]);
+  const results = await Promise.allSettled([loadBlocks(), loadPolicy(), loadCounters(), loadStats()]);
   const failure = results.find((r) => r.status === "rejected");
   showError(failure ? failure.reason : null);
   $("status").textContent = failure ? "Last refresh failed." : `Updated ${formatTime(new Date().toISOString())}.`;
