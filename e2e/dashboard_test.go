@@ -53,12 +53,18 @@ type adminGateway struct {
 // upstream nobody listens on: the admin listener is what is under test.
 func newAdminGateway(t *testing.T) *adminGateway {
 	t.Helper()
+	return newAdminGatewayTo(t, "http://"+addr(t))
+}
+
+// newAdminGatewayTo is newAdminGateway in front of upstream.
+func newAdminGatewayTo(t *testing.T, upstream string) *adminGateway {
+	t.Helper()
 	data := t.TempDir()
 	env := []string{"REELGUARD_DATA=" + data, "REELGUARD_REDIS_URL=" + redisURL, "REELGUARD_KAFKA_BROKERS=" + brokers}
 	run(t, env, "gateway", "keys")
 	listen, admin := addr(t), addr(t)
 	gw := start(t, append(env, "REELGUARD_LISTEN="+listen, "REELGUARD_ADMIN_LISTEN="+admin,
-		"REELGUARD_UPSTREAM=http://"+addr(t), "REELGUARD_INSTANCE=e2e-dashboard"), "gateway", "serve")
+		"REELGUARD_UPSTREAM="+upstream, "REELGUARD_INSTANCE=e2e-dashboard"), "gateway", "serve")
 	waitOK(t, http.DefaultClient, "http://"+admin+"/healthz", gw)
 	tok := strings.TrimSpace(run(t, env, "gateway", "token", "--sub", "ops", "--role", "admin"))
 	return &adminGateway{admin: "http://" + admin, public: "https://" + listen, token: tok,
@@ -152,9 +158,36 @@ func raiseHostileAlerts(t *testing.T, g *adminGateway) {
 	}
 }
 
+// readAsPrincipals makes the traffic the Principals section shows: a user
+// reading its own list (the upstream names its model version), a front end
+// reading five users' lists, and the blocked hostile subject trying to.
+func readAsPrincipals(t *testing.T, g *adminGateway) {
+	t.Helper()
+	for _, p := range []struct {
+		sub, role string
+		targets   []string
+	}{
+		{"4242", "user", []string{"4242"}},
+		{"frontend", "service", []string{"1", "2", "3", "4", "5"}},
+		{hostileSubject, "service", []string{"6"}},
+	} {
+		tok := strings.TrimSpace(run(t, g.env, "gateway", "token", "--sub", p.sub, "--role", p.role))
+		for _, target := range p.targets {
+			req, _ := http.NewRequest(http.MethodGet, g.public+"/recommend/"+target, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := g.client.Do(req)
+			if err != nil {
+				t.Fatalf("%s reading %s: %v", p.sub, target, err)
+			}
+			resp.Body.Close()
+		}
+	}
+}
+
 func TestDashboard(t *testing.T) {
-	g := newAdminGateway(t)
+	g := newAdminGatewayTo(t, stubRecommender(t))
 	raiseHostileAlerts(t, g)
+	readAsPrincipals(t, g)
 	page := dashboardOrigin(t, g.admin) + dashboard.Prefix + "#token=" + url.QueryEscape(g.token)
 
 	dom := chromium(t, page, "--dump-dom")
@@ -180,6 +213,9 @@ func checkDashboardDOM(t *testing.T, dom string) {
 		"the limiter gauge":                `<dt>Limiter</dt>`,
 		"the broker gauge":                 `<dt>Kafka broker</dt>`,
 		"no error shown (the token works)": `id="error" role="alert" hidden=""`,
+		"the model version":                `id="model-version">scenario-1<`,
+		"the front end by distinct users":  `<td>frontend</td><td>service</td><td>5</td><td>1500</td>`,
+		"the hostile subject by requests":  `<td>&lt;script&gt;alert("pwned")&lt;/script&gt;</td><td>service</td><td>1</td>`,
 	}
 	for what, want := range wants {
 		if !strings.Contains(dom, want) {
