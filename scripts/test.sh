@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_packages redis-server:redis-server redis-cli:redis-tools kcat:kcat curl:curl chromium:chromium chromedriver:chromium-driver
+ensure_packages redis-server:redis-server redis-cli:redis-tools kcat:kcat curl:curl chromium:chromium chromedriver:chromium-driver testssl:testssl.sh
 make build
 # pebble, Let's Encrypt's ACME test server, for the ACME tests (e2e/acme_test.go).
 go build -o bin/pebble github.com/letsencrypt/pebble/v2/cmd/pebble
