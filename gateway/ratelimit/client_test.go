@@ -31,6 +31,11 @@ func TestNewRedisClientKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			p, pipelined := c.(*pipelinedClient)
+			if !pipelined {
+				t.Fatalf("client %T, want the autopipelined client by default", c)
+			}
+			c = p.base
 			var got redis.Options
 			switch v := c.(type) {
 			case *redis.Client:
@@ -53,8 +58,22 @@ func TestNewRedisClientKinds(t *testing.T) {
 	}
 }
 
+func TestNewRedisClientAutopipelineOff(t *testing.T) {
+	for _, u := range []string{"redis://127.0.0.1:6379?autopipeline=false", "redis+cluster://127.0.0.1:7000?autopipeline=0"} {
+		c, err := NewRedisClient(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, pipelined := c.(*pipelinedClient); pipelined {
+			t.Errorf("%s: got the autopipelined client", u)
+		}
+		c.Close()
+	}
+}
+
 func TestNewRedisClientBadURL(t *testing.T) {
-	for _, u := range []string{"http://x", "redis://h:1?no_such_option=1", "redis+cluster://h:1?bogus=2", "::"} {
+	for _, u := range []string{"http://x", "redis://h:1?no_such_option=1", "redis+cluster://h:1?bogus=2", "::",
+		"redis://h:1?autopipeline=maybe"} {
 		if _, err := NewRedisClient(u); !errors.Is(err, ErrRedisURL) {
 			t.Fatalf("NewRedisClient(%q) = %v, want ErrRedisURL", u, err)
 		}
