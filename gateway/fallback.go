@@ -119,6 +119,14 @@ func (b *breaker) allow(now time.Time) bool {
 	return true
 }
 
+// closed reports whether the upstream is taken as healthy: fewer than
+// breakerTrips failures in a row.
+func (b *breaker) closed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failures < breakerTrips
+}
+
 func (b *breaker) success() {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -128,6 +128,9 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		metrics:  d.Metrics,
 		log:      d.Logger,
 	}
+	if err := g.watchHealth(); err != nil {
+		return nil, err
+	}
 	g.reqLog = newRequestLog(d.Log, cfg, g.metrics, d.Logger)
 	if cfg.AnswerCacheTTL > 0 {
 		g.answers = newAnswerCache(cfg.AnswerCacheTTL, cfg.AnswerCacheSize)

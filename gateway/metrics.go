@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/reelguard/reelguard/anomaly"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,6 +33,7 @@ type Metrics struct {
 	shed            prometheus.Counter
 	fallbacks       prometheus.Counter
 	degraded        prometheus.Counter
+	alerts          *prometheus.CounterVec
 	answerCache     *prometheus.CounterVec
 	LimiterDegraded prometheus.Gauge
 }
@@ -75,6 +80,9 @@ func NewMetrics() *Metrics {
 			Name: "reelguard_shed_requests_total", Help: "Requests shed with 503 because too many were in flight."}),
 		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_fallback_answers_total", Help: "Recommendation requests answered from the cached popular list."}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelguard_alerts_total", Help: "Alerts raised (after deduplication), by kind, severity and action."},
+			[]string{"kind", "severity", "action"}),
 		degraded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_degraded_answers_total", Help: "Recommendation answers cut to fewer items without scores by the policy's degrade obligation."}),
 		answerCache: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -84,7 +92,7 @@ func NewMetrics() *Metrics {
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.degraded, m.answerCache, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.degraded, m.alerts, m.answerCache, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -115,4 +123,25 @@ func (m *Metrics) observe(route string, status int, d time.Duration) {
 	}
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// watchHealth counts every alert the hub raises, by kind, and exports the
+// upstream's health as its breaker sees it.
+func (g *Gateway) watchHealth() error {
+	err := g.alerts.AddSink("metrics", anomaly.SinkFunc(func(_ context.Context, a anomaly.Alert) error {
+		g.metrics.alerts.WithLabelValues(string(a.Kind), string(a.Severity), string(a.Action)).Inc()
+		return nil
+	}))
+	if err != nil {
+		return fmt.Errorf("gateway: alert metrics: %w", err)
+	}
+	return g.metrics.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "reelguard_upstream_up",
+		Help: "1 while the retrieval service's circuit breaker is closed, 0 while it is open (answers come from the fallback).",
+	}, func() float64 {
+		if g.breaker.closed() {
+			return 1
+		}
+		return 0
+	}))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -70,4 +71,37 @@ func TestRequestLogMarksFallbacks(t *testing.T) {
 			t.Errorf("fallback record %q lacks the popular list's model: %v", r.value, r.headers)
 		}
 	}
+}
+
+// TestHealthMetrics: the upstream's breaker state and the alerts raised
+// show on /metrics.
+func TestHealthMetrics(t *testing.T) {
+	var hits atomic.Int32
+	s := newStack(t, gateway.Config{Upstream: failingRecommender(t, &hits)}, nil)
+	metrics := func() string {
+		_, _, body := s.get(t, s.admin+"/metrics", "")
+		return body
+	}
+	if m := metrics(); !strings.Contains(m, "reelguard_upstream_up 1") {
+		t.Fatalf("before any failure, want reelguard_upstream_up 1:\n%s", grepLines(m, "reelguard_upstream_up"))
+	}
+	svc := s.token(t, "svc", "service")
+	for range 10 { // five failures in a row open the breaker
+		s.get(t, s.url+"/recommend/42", svc)
+	}
+	waitFor(t, func() bool {
+		m := metrics()
+		return strings.Contains(m, "reelguard_upstream_up 0") &&
+			strings.Contains(m, `reelguard_alerts_total{action=`) && strings.Contains(m, `kind="upstream"`)
+	})
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
