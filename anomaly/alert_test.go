@@ -151,7 +151,7 @@ func TestEnumsValid(t *testing.T) {
 			t.Errorf("kind %q invalid", k)
 		}
 	}
-	if len(Kinds) != 8 || Kind("").Valid() || Severity("").Valid() || Action("").Valid() {
+	if len(Kinds) != 9 || Kind("").Valid() || Severity("").Valid() || Action("").Valid() {
 		t.Error("enum validation accepts empty values or kinds are missing")
 	}
 	for _, a := range []Action{ActionNone, ActionThrottled, ActionDegraded, ActionBlocked} {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/reelguard/reelguard/anomaly"
 	"github.com/reelguard/reelguard/events"
+	"github.com/reelguard/reelguard/recommender"
 )
 
 // securityAlertsTopic is where the recommender's signature alerts go; the
@@ -76,6 +78,17 @@ func (s *signatureAlerts) rejected(r *kgo.Record, reason string) {
 }
 
 // run keeps the alert path until ctx ends, then flushes it.
+// modelRefused raises a model alert for a candidate the promotion gate's
+// fairness checks refused; the current model stays.
+func (s *signatureAlerts) modelRefused(d recommender.FeedbackDecision) {
+	a := anomaly.Alert{Time: d.Time, Kind: anomaly.KindModel, Severity: anomaly.SeverityWarning, Subject: d.Candidate,
+		Action: anomaly.ActionNone, Evidence: map[string]any{"current": d.Current,
+			"refused": strings.Join(d.Refused, ","), "reason": d.Reason}}
+	if _, _, err := s.hub.Raise(a); err != nil {
+		s.log.Error("model alert not raised", "err", err)
+	}
+}
+
 func (s *signatureAlerts) run(ctx context.Context) error {
 	<-ctx.Done()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

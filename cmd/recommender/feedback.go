@@ -93,6 +93,7 @@ func (f *feedbackFlags) actors(dir, keys, listen string, logger *slog.Logger) ([
 		fb.Close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	f.gate.alert = alerts.modelRefused // before the loop runs
 	consumer, err := f.newConsumer(brokers, keysDir(keys), listen, fb, alerts, logger)
 	if err != nil {
 		fb.Close()
