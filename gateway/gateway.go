@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -128,6 +129,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		metrics:  d.Metrics,
 		log:      d.Logger,
 	}
+	g.warm.busy = func() bool { return g.shed.inFlight.Load() >= int64(runtime.GOMAXPROCS(0)) }
 	if err := g.watchHealth(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,10 @@ import (
 // that was about a tenth of the gateway's CPU. A stream's goroutine hands
 // its request to an idle worker, whose stack has already grown, and waits;
 // when no worker is idle it serves the request itself, so the pool never
-// queues or limits anything (the load shedder does that).
+// queues or limits anything (the load shedder does that). At low load the
+// hand-off costs more than it saves (waking a parked worker is tens of
+// microseconds of latency), so with few requests in flight the stream's
+// own goroutine serves.
 // maxWarmWorkers bounds the pool: enough for the requests a 2-core gateway
 // has in flight at saturation, cheap when idle (a few MB of stacks).
 const maxWarmWorkers = 256
@@ -20,6 +23,9 @@ type warmPool struct {
 	jobs chan *warmJob // unbuffered: a send succeeds only into an idle worker
 	quit chan struct{}
 	once sync.Once
+	// busy reports whether enough requests are in flight for the hand-off
+	// to pay; nil: always.
+	busy func() bool
 }
 
 type warmJob struct {
@@ -68,11 +74,15 @@ func (p *warmPool) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		j := warmJobs.Get().(*warmJob)
 		j.h, j.w, j.r = next, w, r
-		select {
-		case p.jobs <- j:
-			<-j.done
-		default:
+		if p.busy != nil && !p.busy() {
 			j.run()
+		} else {
+			select {
+			case p.jobs <- j:
+				<-j.done
+			default:
+				j.run()
+			}
 		}
 		v := j.panicked
 		j.h, j.w, j.r, j.panicked = nil, nil, nil, nil

@@ -3,8 +3,12 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestWarmPoolServes(t *testing.T) {
@@ -60,6 +64,29 @@ func TestWarmPoolPanicsOnCaller(t *testing.T) {
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/ok", nil))
 		if w.Code != http.StatusNoContent {
 			t.Fatalf("after a panic: %d", w.Code)
+		}
+	}
+}
+
+// TestWarmPoolIdleServesInline: with few requests in flight the request's
+// own goroutine serves (no hand-off to wake a worker for); when busy, a
+// worker does.
+func TestWarmPoolIdleServesInline(t *testing.T) {
+	var busy atomic.Bool
+	p := newWarmPool(2)
+	defer p.close()
+	p.busy = busy.Load
+	var inline bool
+	h := p.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 64<<10)
+		inline = !strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*warmPool).work")
+	}))
+	for _, b := range []bool{false, true, false} {
+		busy.Store(b)
+		time.Sleep(10 * time.Millisecond) // let the workers park on the channel
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		if inline == b {
+			t.Errorf("busy=%v: served inline %v", b, inline)
 		}
 	}
 }

@@ -85,6 +85,7 @@ wait_for_url "http://127.0.0.1:$rec_port/readyz" 30 "${pids[-1]}"
 # answers, the same bytes nginx relays.
 cat >"$work/gateway.yaml" <<YAML
 detectors_shadow: true
+${GATEWAY_YAML_EXTRA:-}
 pre_auth: {rate: 1000000, burst: 1000000}
 max_conns_per_ip: 4096
 tiers:

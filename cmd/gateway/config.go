@@ -46,6 +46,7 @@ type config struct {
 	LogLevel            string                `yaml:"log_level"`
 	DetectorsShadow     bool                  `yaml:"detectors_shadow"`
 	DegradedItems       int                   `yaml:"degraded_items"`
+	AnswerCacheTTL      time.Duration         `yaml:"answer_cache_ttl"`
 	// RecommenderTLS makes the default upstream https://RecommenderListen,
 	// reached with mTLS (see tlsconfig.go).
 	RecommenderTLS bool       `yaml:"recommender_tls"`
@@ -194,7 +195,7 @@ func (c *config) stateDir() string {
 func (c *config) gateway() gateway.Config {
 	g := gateway.Config{Upstream: c.Upstream, UpstreamTimeout: c.UpstreamTimeout,
 		ServerName: c.Instance, MaxConnsPerIP: c.MaxConnsPerIP, MaxConns: c.MaxConns, MaxInFlight: c.MaxInFlight,
-		DetectorsShadow: c.DetectorsShadow, DegradedItems: c.DegradedItems}
+		DetectorsShadow: c.DetectorsShadow, DegradedItems: c.DegradedItems, AnswerCacheTTL: c.AnswerCacheTTL}
 	if c.PreAuth != nil {
 		g.PreAuth = ratelimit.Rate{PerSecond: c.PreAuth.Rate, Burst: c.PreAuth.Burst}
 	}
