@@ -19,11 +19,14 @@ import (
 // is the entry's PTTL, -1 for none). A blocked or revoked request spends no
 // budget and counts nowhere; so does a denied one.
 //
-// A member counter slides: its members go into the HyperLogLog of the
-// current half window (numbered on Redis's clock; the two keys take turns),
-// which expires at the end of the next half window, and its count is the
-// union of the current and the previous half window's: the distinct members
-// of between the last half window and the last whole one.
+// A member counter slides, in half windows numbered on Redis's clock. Each
+// half window has a HyperLogLog (three keys take turns) that collects the
+// members of that half and of the one before it: a member goes into the
+// current half's and the next half's. The count is the current half's
+// alone, so the distinct members of between the last half window and the
+// last whole one, read with a one-key PFCOUNT that Redis answers from its
+// cached cardinality while nothing new arrives (a two-key union would be
+// merged afresh on every request).
 var checkScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -53,13 +56,13 @@ for c = 4, #ARGV - 1, 2 do
   else
     local half = math.max(1, math.floor(window / 2))
     local idx = math.floor(now / 1000 / half)
-    local cur, prev = KEYS[ki + idx % 2], KEYS[ki + (idx + 1) % 2]
+    local cur, nxt = KEYS[ki + idx % 3], KEYS[ki + (idx + 1) % 3]
     redis.call('PFADD', cur, member)
-    if redis.call('PTTL', cur) < 0 then
-      redis.call('PEXPIREAT', cur, string.format('%d', (idx + 2) * half - 1))
-    end
-    n = redis.call('PFCOUNT', cur, prev)
-    ki = ki + 2
+    redis.call('PFADD', nxt, member)
+    redis.call('PEXPIREAT', cur, string.format('%d', (idx + 1) * half))
+    redis.call('PEXPIREAT', nxt, string.format('%d', (idx + 2) * half))
+    n = redis.call('PFCOUNT', cur)
+    ki = ki + 3
   end
   out[#out + 1] = n
 end
@@ -130,7 +133,7 @@ func (l *Redis) checkArgs(req Request, p gcraParams) ([]string, []any) {
 	if req.JTI != "" {
 		hasJTI = "1"
 	}
-	keys := make([]string, 0, 3+2*len(req.Counters))
+	keys := make([]string, 0, 3+3*len(req.Counters))
 	keys = append(keys, l.Key(req.LimitKey()), l.subjectBlockKey(req.Subject), l.revokedKey(req.Subject, req.JTI))
 	args := make([]any, 0, 3+2*len(req.Counters))
 	args = append(args, p.interval.Microseconds(), p.tolerance.Microseconds(), hasJTI)
@@ -139,7 +142,7 @@ func (l *Redis) checkArgs(req Request, p gcraParams) ([]string, []any) {
 		if c.Member == "" {
 			keys = append(keys, key)
 		} else {
-			keys = append(keys, key+":a", key+":b") // the half windows' turns
+			keys = append(keys, key+":a", key+":b", key+":c") // the half windows' turns
 		}
 		args = append(args, strconv.FormatInt(c.Window.Milliseconds(), 10), c.Member)
 	}
