@@ -179,7 +179,7 @@ drive() {
   local procs=("$rec_pid" "$broker_pid" "${gw_pid:-}" $(nginx_pids) ${redis_pid:-})
   local before=() p
   for p in "${procs[@]}"; do before+=("$(cpu_ms "$p")"); done
-  if [ "${PROFILE:-0}" = 1 ] && [ "$name" != "${name#gateway}" ]; then
+  if [ "${PROFILE:-0}" = 1 ] && [[ $name == *gateway* ]]; then
     perf record -q -F 499 -g -p "$gw_pid" -o "$work/perf-$name.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   fi
   /usr/bin/time -f '%U %S' -o "$work/time-$name.txt" \
