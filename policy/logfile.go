@@ -2,7 +2,6 @@ package policy
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 )
@@ -15,6 +14,7 @@ type logFile struct {
 	f        *os.File
 	w        *bufio.Writer
 	size     int64
+	buf      []byte // reused for each record's line (one writer goroutine)
 }
 
 func openLogFile(name string, maxBytes int64) (*logFile, error) {
@@ -32,11 +32,12 @@ func openLogFile(name string, maxBytes int64) (*logFile, error) {
 
 // append writes r as one line, rotating first when the file is full.
 func (l *logFile) append(r DecisionRecord) error {
-	line, err := json.Marshal(r)
+	line, err := appendRecord(l.buf[:0], r)
 	if err != nil {
 		return fmt.Errorf("encode decision: %w", err)
 	}
 	line = append(line, '\n')
+	l.buf = line
 	if l.size > 0 && l.size+int64(len(line)) > l.maxBytes {
 		if err := l.rotate(); err != nil {
 			return fmt.Errorf("rotate decision log: %w", err)

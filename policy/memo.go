@@ -88,7 +88,7 @@ func memoKey(in Input) (key string, ok bool) {
 	return b.String(), true
 }
 
-func sortedKeys(m map[string]any) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	if len(m) == 0 {
 		return nil
 	}
