@@ -35,7 +35,8 @@ type DecisionRecord struct {
 }
 
 // DecisionSink receives each decision record, redacted, off the request
-// path (from the log's writer goroutine): it must not block for long.
+// path (from the log's writer goroutine): it must not block for long, nor
+// modify the record's maps (its labels are shared by every record).
 type DecisionSink interface {
 	Log(DecisionRecord)
 }
@@ -72,6 +73,8 @@ type DecisionLog struct {
 	file    *logFile // nil without Path
 	written atomic.Uint64
 	dropped atomic.Uint64
+	// labels are every record's; shared, so sinks must not modify them.
+	labels map[string]string
 }
 
 // pending is what Decide hands over: the rest is built by the writer.
@@ -93,7 +96,7 @@ type DecisionLogStats struct {
 // from its last records and starts the writer. Close stops it.
 func NewDecisionLog(cfg DecisionLogConfig) (*DecisionLog, error) {
 	cfg = cfg.withDefaults()
-	l := &DecisionLog{
+	l := &DecisionLog{labels: map[string]string{"id": cfg.Instance, "app": "reelguard"},
 		cfg:   cfg,
 		queue: make(chan pending, cfg.Buffer),
 		done:  make(chan struct{}),
@@ -182,7 +185,7 @@ func (l *DecisionLog) record(p pending) DecisionRecord {
 		Timestamp:  p.at.UTC(),
 		Path:       decisionPath,
 		Revision:   p.revision,
-		Labels:     map[string]string{"id": l.cfg.Instance, "app": "reelguard"},
+		Labels:     l.labels,
 		Input:      p.in,
 		Result:     p.d,
 	}
