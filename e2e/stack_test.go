@@ -40,7 +40,7 @@ type e2eStack struct {
 }
 
 // newStack trains a model on synthetic data and starts the recommender and
-// two gateways that share one data folder, one Redis and one broker.
+// three gateways that share one data folder, one Redis and one broker.
 func newStack(t *testing.T) *e2eStack {
 	t.Helper()
 	data := t.TempDir()
@@ -60,7 +60,7 @@ func newStack(t *testing.T) *e2eStack {
 		t.Fatal(err)
 	}
 	s := &e2eStack{data: data, recommender: rec, client: tlsClient(t, data, 10*time.Second), env: env}
-	for i := range 2 {
+	for i := range 3 {
 		listen, admin := addr(t), addr(t)
 		gw := start(t, append(env, "REELGUARD_LISTEN="+listen, "REELGUARD_ADMIN_LISTEN="+admin,
 			"REELGUARD_UPSTREAM=http://"+recAddr, fmt.Sprintf("REELGUARD_INSTANCE=e2e-gw-%d", i)),
@@ -142,7 +142,7 @@ func TestStack(t *testing.T) {
 		}
 	})
 
-	t.Run("two gateways sharing Redis enforce one limit", func(t *testing.T) {
+	t.Run("three gateway processes sharing Redis enforce one limit", func(t *testing.T) {
 		user := uniqueUser()
 		tok := s.token(t, user, "user")
 		var allowed, limited atomic.Int32
@@ -150,7 +150,7 @@ func TestStack(t *testing.T) {
 		began := time.Now()
 		for i := range 3 * userBurst {
 			wg.Go(func() {
-				switch code, err := s.status(s.gateways[i%2]+"/recommend/"+user, tok); {
+				switch code, err := s.status(s.gateways[i%len(s.gateways)]+"/recommend/"+user, tok); {
 				case err != nil:
 					t.Errorf("request: %v", err)
 				case code == http.StatusOK:
@@ -164,13 +164,13 @@ func TestStack(t *testing.T) {
 		}
 		wg.Wait()
 		// Refill during the burst is at most rate*elapsed (plus one for rounding);
-		// two separate limits would let 2*burst through.
+		// three separate limits would let 3*burst through.
 		most := userBurst + 1 + int(time.Since(began).Seconds()*userRate)
 		if got := int(allowed.Load()); got < userBurst || got > most {
-			t.Errorf("allowed %d across both gateways, want %d..%d (one shared limit)", got, userBurst, most)
+			t.Errorf("allowed %d across the gateways, want %d..%d (one shared limit)", got, userBurst, most)
 		}
 		if limited.Load() == 0 {
-			t.Error("no 429 across both gateways")
+			t.Error("no 429 across the gateways")
 		}
 	})
 
