@@ -31,6 +31,7 @@ commands:
   eval       compare algorithms on a per-user held-out split (MAP, nDCG, P, R, coverage)
   serve      serve GET /recommend/{userid}
   rollback   point a model root's current version back at its parent
+  promote    point a model root's current version at a verified candidate, if the monitor agrees
   report     write a fairness, diversity and lineage report (HTML, or JSON with --json)
   monitor    export online quality from recommendations and movielog as Prometheus metrics
 
@@ -58,6 +59,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = runServe(args[1:], stderr)
 	case "rollback":
 		err = runRollback(args[1:], stdout, stderr)
+	case "promote":
+		err = runPromote(args[1:], stdout, stderr)
 	case "report":
 		err = runReport(args[1:], stdout, stderr)
 	case "monitor":
