@@ -50,6 +50,8 @@ const (
 	MetricVerifiedEvents = "verified_events"
 	MetricRejectedEvents = "rejected_events"
 	MetricFeedbackNDCG   = "feedback_ndcg@10" // on the loop's held-out slice
+	// MetricExcludedProfiles counts the users ScreenProfiles left out.
+	MetricExcludedProfiles = "excluded_profiles"
 )
 
 // ErrBadFeedbackConfig means a FeedbackConfig field is missing or invalid.
@@ -102,9 +104,17 @@ type FeedbackConfig struct {
 	// recorded, from the retraining goroutine (the command raises an alert
 	// when a fairness check refused a candidate).
 	OnDecision func(FeedbackDecision)
-	Eval       EvalConfig       // K and TestFraction of the held-out slice
-	Now        func() time.Time // default time.Now
-	Logger     *slog.Logger     // default: discard
+	// ScreenProfiles, when not nil, reads each retrain's training data
+	// (the base data and the logged events, the bytes Aggregate reads) and
+	// returns the users whose whole profiles are left out of that training
+	// and of the held-out slice: shilling profiles that no single rating
+	// gives away (cmd/recommender scores them with anomaly.ScoreProfiles).
+	// An error fails the retrain, and the current model stays, rather
+	// than train on data the screen did not see. Nil: no screen.
+	ScreenProfiles func(r io.Reader) (map[string]bool, error)
+	Eval           EvalConfig       // K and TestFraction of the held-out slice
+	Now            func() time.Time // default time.Now
+	Logger         *slog.Logger     // default: discard
 }
 
 func (c FeedbackConfig) withDefaults() (FeedbackConfig, error) {
@@ -168,6 +178,10 @@ type FeedbackDecision struct {
 	// the ones that refused the candidate.
 	Checks  []GateCheck `json:"checks,omitempty"`
 	Refused []string    `json:"refused,omitempty"`
+	// ExcludedProfiles are the users ScreenProfiles left out of this
+	// retrain, and ExcludedPairs their (user, movie) pairs.
+	ExcludedProfiles int `json:"excluded_profiles,omitempty"`
+	ExcludedPairs    int `json:"excluded_pairs,omitempty"`
 }
 
 // FairnessRefused reports whether a check other than nDCG refused the
@@ -309,6 +323,15 @@ func (f *Feedback) Reject(reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.st.Rejected[reason]++
+}
+
+// SetProfileScreen sets ScreenProfiles (see FeedbackConfig) for the
+// retrains that start after it returns, for wiring that builds the screen
+// once the loop is open. Safe for concurrent use.
+func (f *Feedback) SetProfileScreen(screen func(r io.Reader) (map[string]bool, error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg.ScreenProfiles = screen
 }
 
 // Due reports whether a retrain is due: MaxEvents new events, or any new

@@ -45,7 +45,14 @@ func (f *Feedback) Retrain() (FeedbackDecision, error) {
 	if err != nil {
 		return FeedbackDecision{}, f.failed(err)
 	}
-	d := FeedbackDecision{Time: f.cfg.Now().UTC(), Current: current.Version(), NewPairs: len(fresh)}
+	excluded, err := f.screenProfiles(snap)
+	if err != nil {
+		return FeedbackDecision{}, f.failed(err)
+	}
+	pairs := len(all)
+	all, fresh = withoutProfiles(all, excluded), withoutProfiles(fresh, excluded)
+	d := FeedbackDecision{Time: f.cfg.Now().UTC(), Current: current.Version(), NewPairs: len(fresh),
+		ExcludedProfiles: len(excluded), ExcludedPairs: pairs - len(all)}
 	test := f.heldOut(fresh, current)
 	if len(test) == 0 {
 		d.Reason = "no held-out events: no user has a second new positive movie the current model has not seen"
@@ -67,7 +74,7 @@ func (f *Feedback) Retrain() (FeedbackDecision, error) {
 	if len(d.Refused) > 0 {
 		return f.decided(d, snap)
 	}
-	if err := f.publish(cand, snap, sum, candM, d.Reason); err != nil {
+	if err := f.publish(cand, snap, sum, candM, d); err != nil {
 		return d, f.failed(err)
 	}
 	d.Promoted = true
@@ -113,10 +120,11 @@ func (m *Model) hasSeen(user, item string) bool {
 	return hit
 }
 
-// publish records the events used, the gate's measures and its reason in
-// cand's metadata and publishes it, signed: the serving reloader picks it
-// up from root/current.
-func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string, g gateMeasures, reason string) error {
+// publish records the events used, the gate's measures, its reason and
+// the profiles screened out in cand's metadata and publishes it, signed:
+// the serving reloader picks it up from root/current.
+func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string, g gateMeasures, d FeedbackDecision) error {
+	reason := d.Reason
 	params := maps.Clone(cand.meta.Params)
 	if params == nil {
 		params = map[string]string{}
@@ -132,6 +140,9 @@ func (f *Feedback) publish(cand *Model, snap feedbackSnapshot, dataSHA256 string
 	metrics[MetricRejectedEvents] = float64(snap.Rejected)
 	metrics[MetricFeedbackNDCG] = g.ndcg
 	metrics[MetricCoverage] = g.coverage
+	if snap.Screen != nil {
+		metrics[MetricExcludedProfiles] = float64(d.ExcludedProfiles)
+	}
 	for name, v := range map[string]*float64{MetricGenderGap: g.genderGap, MetricAgeGap: g.ageGap, MetricCalibration: g.calibration} {
 		if v != nil {
 			metrics[name] = *v
@@ -167,7 +178,7 @@ func (f *Feedback) record(d FeedbackDecision, snap feedbackSnapshot) error {
 		f.st.TrainedBytes = snap.End
 	}
 	f.cfg.Logger.Info("feedback: retrained", "current", d.Current, "candidate", d.Candidate, "promoted", d.Promoted,
-		"current_ndcg", d.CurrentNDCG, "candidate_ndcg", d.CandidateNDCG, "held_out_users", d.HeldOutUsers, "reason", d.Reason)
+		"current_ndcg", d.CurrentNDCG, "candidate_ndcg", d.CandidateNDCG, "held_out_users", d.HeldOutUsers, "excluded_profiles", d.ExcludedProfiles, "reason", d.Reason)
 	return errors.Join(f.saveLocked(), f.appendDecision(d))
 }
 
@@ -203,6 +214,7 @@ type feedbackSnapshot struct {
 	Offsets           string
 	Verified          int64
 	Rejected          int64
+	Screen            func(io.Reader) (map[string]bool, error) // ScreenProfiles as it was
 }
 
 // snapshot flushes the log and fixes what this retrain uses.
@@ -218,7 +230,7 @@ func (f *Feedback) snapshot() (feedbackSnapshot, error) {
 		rejected += n
 	}
 	return feedbackSnapshot{End: f.logBytes, TrainedBytes: f.st.TrainedBytes, Offsets: formatOffsets(f.st.Offsets),
-		Verified: f.verified, Rejected: rejected}, nil
+		Verified: f.verified, Rejected: rejected, Screen: f.cfg.ScreenProfiles}, nil
 }
 
 // hashingReader hashes what a candidate is trained from (the base file and
@@ -234,29 +246,76 @@ func (h hashingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// trainingData opens base + log[0:end], the bytes a candidate trains on.
+func (f *Feedback) trainingData(end int64) (io.Reader, func(), error) {
+	logFile, err := os.Open(filepath.Join(f.dir, feedbackLogFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	readers := []io.Reader{}
+	closers := []io.Closer{logFile}
+	if f.cfg.BaseData != "" {
+		base, err := os.Open(f.cfg.BaseData)
+		if err != nil {
+			logFile.Close()
+			return nil, nil, fmt.Errorf("base data: %w", err)
+		}
+		closers = append(closers, base)
+		readers = append(readers, base, strings.NewReader("\n"))
+	}
+	readers = append(readers, io.NewSectionReader(logFile, 0, end))
+	return io.MultiReader(readers...), func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}, nil
+}
+
 // readData aggregates base + log[0:end] (hashing it) and log[from:end].
 func (f *Feedback) readData(from, end int64) (all, fresh []Interaction, sum string, err error) {
+	data, done, err := f.trainingData(end)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	defer done()
+	h := sha256.New()
+	if all, err = f.cfg.Aggregate(hashingReader{data, h}); err != nil {
+		return nil, nil, "", fmt.Errorf("read training data: %w", err)
+	}
 	logFile, err := os.Open(filepath.Join(f.dir, feedbackLogFile))
 	if err != nil {
 		return nil, nil, "", err
 	}
 	defer logFile.Close()
-	readers := []io.Reader{}
-	if f.cfg.BaseData != "" {
-		base, err := os.Open(f.cfg.BaseData)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("base data: %w", err)
-		}
-		defer base.Close()
-		readers = append(readers, base, strings.NewReader("\n"))
-	}
-	h := sha256.New()
-	readers = append(readers, io.NewSectionReader(logFile, 0, end))
-	if all, err = f.cfg.Aggregate(hashingReader{io.MultiReader(readers...), h}); err != nil {
-		return nil, nil, "", fmt.Errorf("read training data: %w", err)
-	}
 	if fresh, err = f.cfg.Aggregate(io.NewSectionReader(logFile, from, end-from)); err != nil {
 		return nil, nil, "", fmt.Errorf("read new events: %w", err)
 	}
 	return all, fresh, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// screenProfiles runs the snapshot's ScreenProfiles (none: nothing
+// excluded) over the training data a second time: reading it again costs
+// far less than the training it guards.
+func (f *Feedback) screenProfiles(snap feedbackSnapshot) (map[string]bool, error) {
+	if snap.Screen == nil {
+		return nil, nil
+	}
+	data, done, err := f.trainingData(snap.End)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	excluded, err := snap.Screen(data)
+	if err != nil {
+		return nil, fmt.Errorf("screen profiles: %w", err)
+	}
+	return excluded, nil
+}
+
+// withoutProfiles returns in less every interaction of a user in drop.
+func withoutProfiles(in []Interaction, drop map[string]bool) []Interaction {
+	if len(drop) == 0 {
+		return in
+	}
+	return slices.DeleteFunc(in, func(x Interaction) bool { return drop[x.User] })
 }

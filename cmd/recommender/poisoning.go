@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -17,11 +18,13 @@ import (
 // evidence, and a rating the detector finds suspicious (a burst, an
 // extreme-only or never-watching new profile, one of a coordinated
 // campaign, or any later rating of a flagged profile) is left out, counted
-// by reason, and its alert raised on security-alerts.
+// by reason, and its alert raised on security-alerts. Its profiles
+// screen then judges whole profiles before each retrain.
 type poisoningScreen struct {
-	monitor *anomaly.Monitor
-	raise   func(anomaly.Alert) error
-	log     *slog.Logger
+	monitor  *anomaly.Monitor
+	raise    func(anomaly.Alert) error
+	log      *slog.Logger
+	profiles *profileScreen // nil: no profile-level screen
 
 	mu       sync.Mutex
 	excluded map[string]int64 // by reason
@@ -29,10 +32,12 @@ type poisoningScreen struct {
 
 // newPoisoningScreen screens with the signature alerts' detectors and hub.
 func newPoisoningScreen(alerts *signatureAlerts, log *slog.Logger) *poisoningScreen {
-	return &poisoningScreen{monitor: alerts.monitor, log: log, excluded: map[string]int64{}, raise: func(a anomaly.Alert) error {
+	raise := func(a anomaly.Alert) error {
 		_, _, err := alerts.hub.Raise(a)
 		return err
-	}}
+	}
+	return &poisoningScreen{monitor: alerts.monitor, log: log, excluded: map[string]int64{}, raise: raise,
+		profiles: &profileScreen{raise: raise, log: log, now: time.Now}}
 }
 
 // admit reports whether ev may go to training.
@@ -81,8 +86,13 @@ func (s *poisoningScreen) Excluded() map[string]int64 {
 // screenedFeedbackHandler is feedbackHandler with screen (nil: none) in
 // front of training: a rating it refuses is skipped like a line that is no
 // interaction, so the offset still advances and the record is never
-// retried.
+// retried. A screen with a profile scorer is also handed to fb, which runs
+// it over each retrain's training data (recommender.FeedbackConfig's
+// ScreenProfiles).
 func screenedFeedbackHandler(fb *recommender.Feedback, screen *poisoningScreen) func(context.Context, *kgo.Record) error {
+	if screen != nil && screen.profiles != nil {
+		fb.SetProfileScreen(screen.profiles.screen)
+	}
 	return func(_ context.Context, r *kgo.Record) error {
 		line := string(r.Value)
 		ev, err := events.ParseLine(line)
