@@ -41,6 +41,11 @@ type DoSConfig struct {
 	BlockTTL time.Duration
 	// MaxSources bounds the sources tracked. Default 100000.
 	MaxSources int
+	// Baseline tunes the EWMA baselines: per route (ObserveRoute) and per
+	// source, beside the fixed thresholds above, which stay as hard
+	// ceilings. A source's baseline judges its request rate (only from
+	// MinRequests per Window's worth a second) and error rate.
+	Baseline BaselineConfig
 }
 
 func (c DoSConfig) withDefaults() DoSConfig {
@@ -77,11 +82,15 @@ func (c DoSConfig) withDefaults() DoSConfig {
 	if c.MaxSources <= 0 {
 		c.MaxSources = 100000
 	}
+	c.Baseline = c.Baseline.withDefaults()
 	return c
 }
 
 // Validate reports a configuration that cannot work.
 func (c DoSConfig) Validate() error {
+	if err := c.Baseline.Validate(); err != nil {
+		return fmt.Errorf("dos: %w", err)
+	}
 	c = c.withDefaults()
 	if !c.FirstAction.Valid() || c.Max429Ratio > 1 || c.Window < windowBuckets {
 		return fmt.Errorf("%w: dos first action, 429 ratio or window", ErrInvalidConfig)
@@ -96,15 +105,23 @@ type Hit struct {
 	Time   time.Time
 	IP     netip.Addr
 	Status int
+	// Route is the request's route label (the matched pattern, as the
+	// gateway's metrics name it); ObserveRoute's series key.
+	Route string
+	// Latency is how long the answer took.
+	Latency time.Duration
 }
 
 const dosShards = 32
 
-// DoS watches request rates and 429 ratios per source: an IPv4 address or
-// an IPv6 prefix. Safe for concurrent use.
+// DoS watches request rates and 429 ratios per source (an IPv4 address or
+// an IPv6 prefix) against fixed thresholds and each source's EWMA baseline
+// (Observe), and each route's request rate, error rate and latency against
+// the route's baseline (ObserveRoute). Safe for concurrent use.
 type DoS struct {
 	cfg    DoSConfig
 	shards [dosShards]dosShard
+	routes routeTable
 }
 
 type dosShard struct {
@@ -120,6 +137,12 @@ type sourceState struct {
 	flagUntil time.Time
 	offences  int
 	score     float64
+	// The source's baselines (request rate, error rate), its open bucket,
+	// and its last anomalous reading, evidence until surgeUntil.
+	cur           bucketCounts
+	rate, errRate EWMA
+	surge         Reading
+	surgeUntil    time.Time
 }
 
 func (s *sourceState) current(now time.Time) Action {
@@ -134,7 +157,7 @@ func NewDoS(cfg DoSConfig) (*DoS, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &DoS{cfg: cfg.withDefaults()}
+	d := &DoS{cfg: cfg.withDefaults(), routes: routeTable{m: make(map[string]*routeState)}}
 	for i := range d.shards {
 		d.shards[i].m = make(map[netip.Prefix]*sourceState)
 	}
@@ -159,7 +182,11 @@ func (d *DoS) shard(p netip.Prefix) *dosShard {
 	return &d.shards[h>>59%dosShards]
 }
 
-// Observe counts h and returns what to do about its source.
+// Observe counts h and returns what to do about its source: a source over
+// a fixed threshold, or whose last bucket was anomalous against its own
+// baseline, is flagged, then blocked as it persists or repeats. Feed it
+// only traffic whose sources are the flood detector's business (the
+// gateway leaves out authenticated principals, whom their tiers limit).
 func (d *DoS) Observe(h Hit) Decision {
 	if !h.IP.IsValid() {
 		return Decision{Action: ActionNone}
@@ -176,5 +203,6 @@ func (d *DoS) Observe(h Hit) Decision {
 	}
 	st.last = h.Time
 	st.win.add(h.Time, d.cfg.Window/windowBuckets, h.Status == http.StatusTooManyRequests)
+	d.observeSourceBaseline(st, h)
 	return d.judge(st, src, h)
 }

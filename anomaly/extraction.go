@@ -45,6 +45,48 @@ type ExtractionConfig struct {
 	StrideRun int
 	// MaxStride is the largest |stride| StrideRun counts. Default 16.
 	MaxStride int64
+	// NewTargetsPerSecond flags a principal asking for more new targets
+	// (users not yet in its window) a second than this over RateHorizon;
+	// for a service, or ServiceBaselineFactor times its baseline's rate
+	// when higher. Default ServiceMinDistinct per RateHorizon (150/s with
+	// the defaults: a burst the distinct count would flag anyway, until a
+	// service's baseline lifts its distinct threshold toward
+	// HardMaxDistinct; the rate then still catches bursts). Lower it to
+	// flag fast scrapers sooner; negative turns it off.
+	NewTargetsPerSecond float64
+	// RateHorizon is the span the new-target rate is measured over.
+	// Default 10 seconds.
+	RateHorizon time.Duration
+	// RankTau flags |Kendall's tau| at or above this between the last
+	// RankSample new numeric targets and their arrival order: ids walked
+	// in order, whatever the gaps or strides. Random order gives |tau|
+	// about 0.09 (one standard deviation) over 64 ids. Default 0.7;
+	// negative turns it off.
+	RankTau float64
+	// RankSample is how many new numeric targets tau is taken over.
+	// Default 64, at most 64.
+	RankSample int
+	// InactiveShare flags a principal when this share or more of its last
+	// InactiveSample new targets had no event in the activity set's TTL
+	// (a front end asks for users watching now; a scraper for everyone).
+	// Judged only while the activity set is Ready. Default 0.8 (a stolen
+	// token's legitimate reads of active users dilute the attacker's
+	// share); negative turns it off.
+	InactiveShare float64
+	// InactiveSample is how many new targets the share is taken over.
+	// Default 100, at most 128.
+	InactiveSample int
+	// Population is the number of users, for coverage. Default 0: the
+	// users active now, per the activity set (when Ready).
+	Population int
+	// CoverageMax flags a principal whose distinct targets in a window
+	// exceed this share of Population: above 1 with the activity set's
+	// population, it asked for more users than are active. Default 1;
+	// negative turns it off.
+	CoverageMax float64
+	// CoverageMinPopulation: coverage is not judged against a smaller
+	// population. Default 100.
+	CoverageMinPopulation int
 	// FirstAction answers a first detection. Default degraded.
 	FirstAction Action
 	// EscalateAfter: a flagged principal still over its threshold this long
@@ -92,6 +134,7 @@ func (c ExtractionConfig) withDefaults() ExtractionConfig {
 	if c.MaxStride <= 0 {
 		c.MaxStride = 16
 	}
+	c.signalDefaults()
 	if c.FirstAction == "" {
 		c.FirstAction = ActionDegraded
 	}
@@ -102,6 +145,34 @@ func (c ExtractionConfig) withDefaults() ExtractionConfig {
 		c.FlagTTL = 10 * time.Minute
 	}
 	return c
+}
+
+// signalDefaults fills in the defaults of the new-target signals.
+func (c *ExtractionConfig) signalDefaults() {
+	if c.RateHorizon <= 0 {
+		c.RateHorizon = 10 * time.Second
+	}
+	if c.NewTargetsPerSecond == 0 {
+		c.NewTargetsPerSecond = float64(c.ServiceMinDistinct) / c.RateHorizon.Seconds()
+	}
+	if c.RankTau == 0 {
+		c.RankTau = 0.7
+	}
+	if c.RankSample <= 0 || c.RankSample > maxRankSample {
+		c.RankSample = maxRankSample
+	}
+	if c.InactiveShare == 0 {
+		c.InactiveShare = 0.8
+	}
+	if c.InactiveSample <= 0 || c.InactiveSample > maxInactiveSample {
+		c.InactiveSample = 100
+	}
+	if c.CoverageMax == 0 {
+		c.CoverageMax = 1
+	}
+	if c.CoverageMinPopulation <= 0 {
+		c.CoverageMinPopulation = 100
+	}
 }
 
 // Validate reports a configuration that cannot work.
@@ -143,6 +214,9 @@ type Extraction struct {
 	cfg    ExtractionConfig
 	seed   maphash.Seed
 	shards [extractionShards]extractionShard
+	// activity, when set, tells active users from the others (the
+	// inactive-share and coverage signals); nil: those are not judged.
+	activity *Activity
 }
 
 type extractionShard struct {
@@ -161,6 +235,10 @@ func NewExtraction(cfg ExtractionConfig) (*Extraction, error) {
 	}
 	return e, nil
 }
+
+// UseActivity has the detector judge targets against a (the Monitor does
+// this). Call it before the first Observe.
+func (e *Extraction) UseActivity(a *Activity) { e.activity = a }
 
 // Window is the sliding window over which distinct targets are counted.
 func (e *Extraction) Window() time.Duration { return e.cfg.Window }
@@ -185,7 +263,7 @@ func (e *Extraction) Observe(r RecRequest) Decision {
 		st = newPrincipalState(r.Time)
 		sh.m[r.Principal] = st
 	}
-	st.observe(r, &e.cfg)
+	st.observe(r, &e.cfg, e.activity)
 	return e.judge(st, r)
 }
 

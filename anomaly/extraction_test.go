@@ -178,7 +178,7 @@ func TestExtractionSequentialIDs(t *testing.T) {
 	if d.Alert == nil || d.Alert.Evidence["reason"] != "sequential_ids" || d.Action != ActionDegraded {
 		t.Fatalf("50 ids with stride 3 not flagged: %+v", d)
 	}
-	e2 := newTestExtraction(t, ExtractionConfig{StrideRun: -1})
+	e2 := newTestExtraction(t, ExtractionConfig{StrideRun: -1, RankTau: -1})
 	for i := range 200 {
 		if d := e2.Observe(rec(t0.Add(time.Duration(i)*time.Second), "svc", RoleService, fmt.Sprint(i))); d.Alert != nil {
 			t.Fatal("stride check not turned off")
@@ -229,7 +229,8 @@ func TestExtractionStrideInterleaved(t *testing.T) {
 	if flagged != 50 {
 		t.Fatalf("interleaved enumeration flagged at id %d, want 50", flagged)
 	}
-	e2 := newTestExtraction(t, ExtractionConfig{})
+	// (The rank correlation would see the 40 ids walked in order: off here.)
+	e2 := newTestExtraction(t, ExtractionConfig{RankTau: -1})
 	for i := range 40 {
 		e2.Observe(rec(t0.Add(time.Duration(i)*time.Millisecond), "svc", RoleService, fmt.Sprint(100+i)))
 	}

@@ -13,6 +13,9 @@ type Config struct {
 	DoS        DoSConfig
 	Signature  SignatureConfig
 	Poisoning  PoisoningConfig
+	// Activity bounds the set of users active in the movielog stream,
+	// which the extraction detector judges targets against.
+	Activity ActivityConfig
 	// Shadow makes every detector report without acting: decisions carry
 	// their alerts (action none, the would-be action in evidence
 	// "shadow_action") but no action and no block.
@@ -28,6 +31,7 @@ func DefaultConfig() Config {
 		DoS:        DoSConfig{}.withDefaults(),
 		Signature:  SignatureConfig{}.withDefaults(),
 		Poisoning:  PoisoningConfig{}.withDefaults(),
+		Activity:   ActivityConfig{}.withDefaults(),
 	}
 }
 
@@ -50,6 +54,10 @@ type Monitor struct {
 	Poisoning  *Poisoning
 	// Traffic counts each principal's requests for the dashboard.
 	Traffic *Traffic
+	// Activity is the set of users active in the verified movielog
+	// stream; whoever consumes the stream feeds it (cmd/gateway does).
+	// Empty, the extraction detector does not judge activity.
+	Activity *Activity
 
 	shadow bool
 	now    func() time.Time
@@ -65,6 +73,8 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 	if m.Extraction, err = NewExtraction(cfg.Extraction); err != nil {
 		return nil, err
 	}
+	m.Activity = NewActivity(cfg.Activity)
+	m.Extraction.UseActivity(m.Activity)
 	if m.DoS, err = NewDoS(cfg.DoS); err != nil {
 		return nil, err
 	}
@@ -82,8 +92,17 @@ func (m *Monitor) ObserveRequest(r RecRequest) Decision {
 	return m.shadowed(m.Extraction.Observe(r))
 }
 
-// ObserveHit feeds the flood detector (once the status is known).
+// ObserveHit feeds the flood detector's per-source judgement (once the
+// status is known).
 func (m *Monitor) ObserveHit(h Hit) Decision { return m.shadowed(m.DoS.Observe(h)) }
+
+// ObserveRoute feeds the flood detector's per-route baselines (any
+// answered request, authenticated or not).
+func (m *Monitor) ObserveRoute(h Hit) Decision { return m.shadowed(m.DoS.ObserveRoute(h)) }
+
+// Now reads the monitor's clock (Config.Now), for callers that stamp the
+// events they feed it.
+func (m *Monitor) Now() time.Time { return m.now() }
 
 // ObserveRejection feeds the signature detector.
 func (m *Monitor) ObserveRejection(r Rejection) Decision { return m.Signature.Observe(r) }

@@ -39,6 +39,8 @@ type principalState struct {
 	// runs are the enumerations in progress; run is the longest's length.
 	runs [strideRuns]strideRun
 	run  int
+	// sig holds the new-target signals (extraction_signals.go).
+	sig signals
 
 	action      Action
 	flaggedAt   time.Time
@@ -61,12 +63,14 @@ func (st *principalState) current(now time.Time) Action {
 }
 
 // observe counts one request for another user's recommendations.
-func (st *principalState) observe(r RecRequest, cfg *ExtractionConfig) {
+func (st *principalState) observe(r RecRequest, cfg *ExtractionConfig, act *Activity) {
 	now := r.Time
 	st.last, st.role = now, r.Role
 	st.expire(now, cfg.Window)
+	st.sig.expire(now, cfg.Window)
 	st.rollEpoch(now, cfg)
 	if at, seen := st.targets[r.Target]; !seen {
+		st.sig.observeNew(r.Target, now, cfg, act)
 		if len(st.targets) < cfg.SetCap {
 			st.targets[r.Target] = now
 			st.queue = append(st.queue, targetEntry{r.Target, now})
@@ -129,6 +133,17 @@ func (st *principalState) threshold(cfg *ExtractionConfig) int {
 		t = cfg.OtherMaxDistinct
 	}
 	return min(t, cfg.HardMaxDistinct)
+}
+
+// rateThreshold is the new targets a second above which the principal is
+// flagged: for a service, its baseline's rate times ServiceBaselineFactor
+// when that is higher.
+func (st *principalState) rateThreshold(cfg *ExtractionConfig) float64 {
+	t := cfg.NewTargetsPerSecond
+	if st.role == RoleService {
+		t = max(t, cfg.ServiceBaselineFactor*st.baseline/cfg.Window.Seconds())
+	}
+	return t
 }
 
 // strideRuns is how many interleaved enumerations one principal is
@@ -197,5 +212,6 @@ func (st *principalState) reset() {
 	st.queue, st.head = st.queue[:0], 0
 	st.requests = window{}
 	st.run, st.runs = 0, [strideRuns]strideRun{}
+	st.sig.reset()
 	st.action, st.flagUntil, st.score = ActionNone, time.Time{}, 0
 }
