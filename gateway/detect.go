@@ -82,14 +82,29 @@ func (g *Gateway) floodFlagged(r *http.Request) bool {
 	return dos
 }
 
-// observeHit feeds the flood detector the requests that carried no valid
-// token (a service front end at its 500/s tier is no flood; its limit and
-// the extraction detector watch it) and were not refused by the block list.
-func (g *Gateway) observeHit(r *http.Request, status int) {
-	if st := stateOf(r.Context()); st.blocked || st.authenticated {
+// observeHit feeds the flood detector an answered request that the block
+// list did not refuse (while a source is blocked the block list is in
+// charge). A request that reached routing counts in its route's baselines
+// (request rate, error rate, latency: the route's health, whoever asks);
+// one refused before routing (flood-throttled, over the pre-auth limit) is
+// the limiter's business, and would make a single flooder look like a
+// surge on a route. Only requests that carried no valid token count toward
+// their source's flood judgement (a service front end at its 500/s tier is
+// no flood; its limit and the extraction detector watch it). The route's
+// alerts have no offender and act on nobody.
+func (g *Gateway) observeHit(r *http.Request, status int, route string, latency time.Duration) {
+	st := stateOf(r.Context())
+	if st.blocked {
 		return
 	}
-	g.act(r.Context(), g.monitor.ObserveHit(anomaly.Hit{Time: time.Now(), IP: addrOf(r), Status: status}))
+	h := anomaly.Hit{Time: g.monitor.Now(), IP: addrOf(r), Status: status, Route: route, Latency: latency}
+	if r.Pattern != "" { // routed: the mux set the pattern on the guard's request
+		g.act(r.Context(), g.monitor.ObserveRoute(h))
+	}
+	if st.authenticated {
+		return
+	}
+	g.act(r.Context(), g.monitor.ObserveHit(h))
 }
 
 // observeRecommendation feeds the extraction detector an allowed request and

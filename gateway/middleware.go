@@ -47,7 +47,7 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), startKey, start))
 			next.ServeHTTP(rec, r)
 		}
-		g.observeHit(r, rec.status)
+		g.observeHit(r, rec.status, routeLabel(r), time.Since(start))
 		g.metrics.observe(routeLabel(r), rec.status, time.Since(start))
 	}))
 }

@@ -70,6 +70,7 @@ type stack struct {
 	engine    *policy.Engine
 	decisions *policy.DecisionLog
 	alerts    *anomaly.Hub
+	monitor   *anomaly.Monitor // its activity set is fed from movielog (activity.go)
 	producer  *events.Producer
 	redis     redis.UniversalClient
 	limits    *ratelimit.Redis // nil without Redis
@@ -119,9 +120,13 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		s.close()
 		return nil, err
 	}
+	if s.monitor, err = newMonitor(c); err != nil {
+		s.close()
+		return nil, err
+	}
 	s.gw, err = gateway.New(gcfg, gateway.Deps{
 		Auth: verifier, Policy: s.engine, Guard: guard, Log: s.producer, Events: s.producer, Logger: log, Metrics: metrics,
-		Alerts: s.alerts,
+		Alerts: s.alerts, Monitor: s.monitor,
 	})
 	if err != nil {
 		s.close()
@@ -381,6 +386,9 @@ func (s *stack) run(ctx context.Context) error {
 	}
 	importCtx, stopImport := context.WithCancel(ctx)
 	g.Add(func() error { return importer.Run(importCtx) }, func(error) { stopImport() })
+	if err := s.addActivity(ctx, &g); err != nil {
+		return err
+	}
 	fallbackCtx, stopFallback := context.WithCancel(ctx)
 	g.Add(func() error { return s.gw.Run(fallbackCtx) }, func(error) { stopFallback() })
 	watchCtx, stopWatch := context.WithCancel(ctx)
