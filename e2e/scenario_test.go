@@ -61,15 +61,34 @@ type scenario struct {
 	clients map[string]*http.Client
 }
 
+// newScenario is the issue-7 scenario's gateway (newScenarioOn, in a fresh
+// folder). Its detectors' activity set holds the scenario's users 1..scenarioUsers,
+// as `gateway serve` fills it from the verified movielog stream: the
+// users are watching, and have been for the last five minutes of the hour
+// the gateway has followed the stream.
 func newScenario(t *testing.T) *scenario {
 	t.Helper()
-	return newScenarioOn(t, t.TempDir(), scenarioGuards(t, 1)[0])
+	m, err := anomaly.NewMonitor(anomaly.DefaultConfig())
+	mustDo(t, err)
+	now := time.Now()
+	m.Activity.Observe("", now.Add(-time.Hour), now)
+	for u := 1; u <= scenarioUsers; u++ {
+		m.Activity.Observe(strconv.Itoa(u), now.Add(-5*time.Minute), now)
+	}
+	return newScenarioWith(t, t.TempDir(), scenarioGuards(t, 1)[0], m)
 }
 
 // newScenarioOn is newScenario with its keys, CA and policy in dir (made
 // when missing, so replicas can share them), deciding limits and blocks
-// with guard.
+// with guard, and no activity data (the detectors do not judge activity).
 func newScenarioOn(t *testing.T, dir string, guard gateway.Guard) *scenario {
+	t.Helper()
+	return newScenarioWith(t, dir, guard, nil)
+}
+
+// newScenarioWith is newScenarioOn with the detectors of m (nil: the
+// gateway's defaults).
+func newScenarioWith(t *testing.T, dir string, guard gateway.Guard, m *anomaly.Monitor) *scenario {
 	t.Helper()
 	keys, ca, pol := filepath.Join(dir, "keys"), filepath.Join(dir, "ca"), filepath.Join(dir, "policy")
 	mustDo(t, ensureAll(keys, ca, pol))
@@ -80,7 +99,7 @@ func newScenarioOn(t *testing.T, dir string, guard gateway.Guard) *scenario {
 	engine, err := policy.NewEngine(context.Background(), pol, nil)
 	mustDo(t, err)
 	gw, err := gateway.New(gateway.Config{Upstream: stubRecommender(t)},
-		gateway.Deps{Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}), Policy: engine, Guard: guard})
+		gateway.Deps{Auth: auth.NewVerifier(jwks, auth.VerifierConfig{}), Policy: engine, Guard: guard, Monitor: m})
 	mustDo(t, err)
 	tlsConfig, err := certs.ServerTLSConfig(ca, nil)
 	mustDo(t, err)
@@ -370,11 +389,14 @@ func TestScenario(t *testing.T) {
 		return func(a anomaly.Alert) bool { return a.Subject == sub }
 	}
 	order := rand.New(rand.NewPCG(3, 3)).Perm(10_000_000)
-	// Bounds: the 50th id of a stride run (a few more when the front end's
+	// Bounds: the 50th id of a stride run, or sooner the rank correlation
+	// of the last 64 new ids against time (a few more when the front end's
 	// own reads, interleaved, push the run's first id out of the tracked
-	// ones); 1,500 distinct users (the
-	// service threshold, which the front end's own reads bring closer) plus
-	// one request in flight per worker; the flood detector's 200-request
+	// ones); for random ids, the inactive share (80% of the last 100 new
+	// targets not active in the movielog stream; the front end's own reads
+	// of active users are among them, so a few more) plus one request in
+	// flight per worker, where the distinct count alone took about 1,500
+	// (the service threshold); the flood detector's 200-request
 	// minimum with room for the 16 connections. The first random-order
 	// scraper keeps each address under the pre-auth limit (50/s), as one
 	// that knows it would; the second does not, and whichever detector
@@ -387,7 +409,7 @@ func TestScenario(t *testing.T) {
 				return sc.get("127.0.2.1", "/recommend/"+strconv.FormatInt(sequentialStart+n, 10), web)
 			}}),
 		sc.attack("random ids, stolen service token, 10 addresses at 40/s", anomaly.KindExtraction, subject("frontend-tv"),
-			attacker{workers: botnetIPs, every: time.Second / 40, limit: 6000, bound: 1500 + botnetIPs, send: func(w int, n int64) int {
+			attacker{workers: botnetIPs, every: time.Second / 40, limit: 6000, bound: 200 + botnetIPs, send: func(w int, n int64) int {
 				return sc.get(fmt.Sprintf("127.0.3.%d", w+1), "/recommend/"+strconv.Itoa(order[n]+1), tv)
 			}}),
 		sc.attack("random ids, stolen service token, 10 addresses unpaced", "",
@@ -412,6 +434,17 @@ func aboutAttacker(a anomaly.Alert) bool {
 		strings.HasPrefix(a.IP, "127.0.3.") || strings.HasPrefix(a.IP, "127.0.4.") || strings.HasPrefix(a.IP, "127.0.7.")
 }
 
+// signalFigures are an extraction alert's evidence beyond its reason.
+func signalFigures(a anomaly.Alert) string {
+	if a.Kind != anomaly.KindExtraction {
+		return ""
+	}
+	ev := a.Evidence
+	return fmt.Sprintf(" (distinct %v, inactive share %v of %v, rank tau %v, new/s %v, coverage %v of %v)",
+		ev["distinct_targets"], ev["inactive_share"], ev["inactive_sample"], ev["rank_tau"],
+		ev["new_targets_per_second"], ev["coverage"], ev["population"])
+}
+
 // checkScenario asserts each attack was flagged and every alert is about an
 // attacker, and logs the figures.
 func checkScenario(t *testing.T, sc *scenario, results []flagged, refusedUsers int64) {
@@ -421,8 +454,8 @@ func checkScenario(t *testing.T, sc *scenario, results []flagged, refusedUsers i
 			t.Errorf("%s: flagged after %d requests (0: never), want within %d", r.name, r.requests, r.bound)
 			continue
 		}
-		t.Logf("%-50s flagged after %5d requests (%4d answered 200) in %5.2fs: %s, action %s, reason %v",
-			r.name, r.requests, r.answered, r.seconds, r.alert.Kind, r.alert.Action, r.alert.Evidence["reason"])
+		t.Logf("%-50s flagged after %5d requests (%4d answered 200) in %5.2fs: %s, action %s, reason %v%s",
+			r.name, r.requests, r.answered, r.seconds, r.alert.Kind, r.alert.Action, r.alert.Evidence["reason"], signalFigures(r.alert))
 	}
 	var falsePositives []anomaly.Alert
 	for _, a := range sc.gw.Alerts().Recent(0) {
