@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"strings"
 	"time"
@@ -192,6 +193,10 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 	mux.Handle("GET /admin/alerts", g.protectAdmin(jsonHandler(func() any { return g.alerts.Recent(0) })))
 	mux.Handle("GET /admin/alerts/stream", g.protectAdmin(http.HandlerFunc(g.alertStream)))
 	mux.Handle("GET /admin/stats", g.protectAdmin(g.statsHandler(pol)))
+	// Go's profiles, for admins (what cmd/gateway/default.pgo is built
+	// from), under /admin/ like the rest of the admin API.
+	mux.Handle("GET /admin/debug/pprof/", g.protectAdmin(http.StripPrefix("/admin", http.HandlerFunc(pprof.Index))))
+	mux.Handle("GET /admin/debug/pprof/profile", g.protectAdmin(http.StripPrefix("/admin", http.HandlerFunc(pprof.Profile))))
 	mux.Handle("GET /admin/blocks", g.protectAdmin(jsonHandler(func() any { return g.checker.Blocks() })))
 	mux.Handle("PUT /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.putBlock)))
 	mux.Handle("DELETE /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.deleteBlock)))

@@ -105,3 +105,22 @@ func grepLines(s, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestProfilesNeedAnAdmin: Go's profiles are on the admin listener for
+// admins only.
+func TestProfilesNeedAnAdmin(t *testing.T) {
+	s := newStack(t, gateway.Config{}, nil)
+	if code, _, _ := s.get(t, s.admin+"/admin/debug/pprof/", ""); code != http.StatusUnauthorized {
+		t.Errorf("pprof without a token: %d, want 401", code)
+	}
+	if code, _, _ := s.get(t, s.admin+"/admin/debug/pprof/", s.token(t, "7", "user")); code != http.StatusForbidden {
+		t.Errorf("pprof as a user: %d, want 403", code)
+	}
+	code, _, body := s.get(t, s.admin+"/admin/debug/pprof/", s.token(t, "ops", "admin"))
+	if code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("pprof as an admin: %d %.80s", code, body)
+	}
+	if code, _, _ := s.get(t, s.admin+"/admin/debug/pprof/profile?seconds=1", s.token(t, "ops", "admin")); code != http.StatusOK {
+		t.Errorf("a CPU profile as an admin: %d", code)
+	}
+}

@@ -10,7 +10,12 @@
 # Knobs (environment): DURATION (s, 15), LAT_DURATION (s, 10), CLIENTS (16),
 # STREAMS (10), LAT_RPS (moderate rate for the latency runs, 200 req/s),
 # USERS (user ids spread over, 1000), BIN (binaries, bin; built when absent),
-# REDIS (1: also the Redis run; 0: skip).
+# REDIS (1: also the Redis run; 0: skip), REDIS_TIMEOUT (the Redis client's
+# timeouts for that run, 250ms), REDIS_QUERY (more Redis URL options),
+# GATEWAY_YAML_EXTRA (lines added to the gateway's config), PROFILE=1 (a perf
+# profile of the gateway in each of its runs), PGO_OUT=FILE (Go's CPU profile
+# of the gateway's throughput runs, merged: cmd/gateway/default.pgo is made so:
+#   PGO_OUT=cmd/gateway/default.pgo bash scripts/bench-nginx.sh).
 # Every process runs on loopback on free ports, in a temporary folder, and is
 # stopped on exit. The gateway's rate limits are raised for the throughput
 # runs so that every request takes the whole chain to an allow verdict; the
@@ -145,6 +150,7 @@ nginx_pid=$!
 wait_for_url "https://127.0.0.1:$ngx_port/readyz" 30 "${pids[-1]}" --cacert "$data/ca/ca.pem"
 
 token=$("$BIN/gateway" token --data "$data" --sub bench-frontend --role service --ttl 1h)
+admin_token=$("$BIN/gateway" token --data "$data" --sub bench-ops --role admin --ttl 1h)
 for base in "https://127.0.0.1:$ngx_port" "https://127.0.0.1:$gw_port" "http://127.0.0.1:$rec_port"; do
   name=$(echo "$base" | tr -c 'a-z0-9\n' _)
   seq 1 "$USERS" | sed "s|^|$base/recommend/|" >"$work/uris-$name.txt"
@@ -175,15 +181,21 @@ nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid" 2>/dev/null); }
 
 drive() {
   local name=$1 base=$2; shift 2
-  local log=$work/h2load-$name.log out=$work/h2load-$name.out
+  local log=$work/h2load-$name.log out=$work/h2load-$name.out prof_pid=
   local procs=("$rec_pid" "$broker_pid" "${gw_pid:-}" $(nginx_pids) ${redis_pid:-})
   local before=() p
   for p in "${procs[@]}"; do before+=("$(cpu_ms "$p")"); done
+  if [ -n "${PGO_OUT:-}" ] && [[ $name == gateway* ]]; then # Go's own CPU profile, for PGO
+    curl -s -H "Authorization: Bearer $admin_token" -o "$work/cpu-$name.pprof" \
+      "http://127.0.0.1:$admin_port/admin/debug/pprof/profile?seconds=$(( DURATION > 3 ? DURATION - 2 : 1 ))" &
+    prof_pid=$!
+  fi
   if [ "${PROFILE:-0}" = 1 ] && [[ $name == *gateway* ]]; then
     perf record -q -F 499 -g -p "$gw_pid" -o "$work/perf-$name.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   fi
   /usr/bin/time -f '%U %S' -o "$work/time-$name.txt" \
     h2load -t 1 --log-file="$log" -i "$(uris "$base")" "$@" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
+  [ -z "$prof_pid" ] || wait "$prof_pid" # the profile ends before the run does
   local i=0 cpu="" n
   for p in "${procs[@]}"; do
     n=$(( $(cpu_ms "$p") - ${before[$i]} )); i=$((i + 1))
@@ -259,6 +271,9 @@ if [ "$REDIS" = 1 ]; then
   stop_gateway
 fi
 
+if [ -n "${PGO_OUT:-}" ]; then
+  go tool pprof -proto "$work"/cpu-gateway*.pprof >"$PGO_OUT" 2>/dev/null && echo "PGO profile: $PGO_OUT"
+fi
 echo "CPU used during each run (h2load -t 1 drives one core at most):"
 sed 's/^/  /' "$work/cpu.txt"
 if [ "${PROFILE:-0}" = 1 ]; then
