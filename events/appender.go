@@ -1,5 +1,7 @@
 package events
 
+import "time"
+
 // maxCommitBytes bounds one group commit.
 const maxCommitBytes = 4 << 20
 
@@ -12,11 +14,14 @@ type appendReq struct {
 }
 
 // appendLoop is the spool writer: it takes every request queued at the
-// moment (group commit), writes those that fit, fsyncs once, and answers
+// moment (group commit; a batch of Send records alone lingers a little for
+// company, see sendLinger), writes those that fit, fsyncs once, and answers
 // them all. It returns when reqs is closed and drained.
 func (p *Producer) appendLoop() {
 	var batch []appendReq
 	var buf []byte
+	linger := time.NewTimer(0)
+	<-linger.C
 	for req := range p.reqs {
 		batch, buf = append(batch[:0], req), append(buf[:0], req.frame...)
 	drain:
@@ -32,8 +37,58 @@ func (p *Producer) appendLoop() {
 				break drain
 			}
 		}
+		if !waited(batch) {
+			batch, buf = p.linger(linger, batch, buf)
+		}
 		p.commit(batch, buf)
 	}
+}
+
+// sendLinger is how long a batch of Send records alone waits for company
+// before its fsync. Send promises no durability (it returns before the
+// write, and a full queue drops), so at low rates one fsync per record
+// bought nothing but a disk flush and a wake-up per request; an Append
+// arriving meanwhile ends the wait at once.
+const sendLinger = 20 * time.Millisecond
+
+// linger gathers more requests into batch until sendLinger passes, an
+// Append (someone waiting) arrives, the batch is full or the queue closes.
+func (p *Producer) linger(t *time.Timer, batch []appendReq, buf []byte) ([]appendReq, []byte) {
+	t.Reset(sendLinger)
+	defer func() {
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+	}()
+	for len(buf) < maxCommitBytes {
+		select {
+		case r, ok := <-p.reqs:
+			if !ok {
+				return batch, buf
+			}
+			batch = append(batch, r)
+			buf = append(buf, r.frame...)
+			if r.done != nil {
+				return batch, buf
+			}
+		case <-t.C:
+			return batch, buf
+		}
+	}
+	return batch, buf
+}
+
+// waited reports whether anyone in batch waits for its commit (Append).
+func waited(batch []appendReq) bool {
+	for _, r := range batch {
+		if r.done != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // commit writes batch (buf is its frames) and answers each request. When
