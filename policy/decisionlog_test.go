@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecisionLogFile(t *testing.T) {
@@ -130,4 +131,33 @@ func FuzzReadDecisionLog(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecisionLogFlushesWithoutClose: records reach the file in batches
+// while the log stays open (a crash loses at most the last flush period).
+func TestDecisionLogFlushesWithoutClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "decisions.log")
+	l, err := NewDecisionLog(DecisionLogConfig{Path: path, Instance: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	e, err := NewEngine(context.Background(), seededDir(t), nil, WithDecisionLog(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Decide(context.Background(), request("user", "7", "GET", "recommend", "7")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		raw, _ := os.ReadFile(path)
+		if strings.Count(string(raw), "\n") >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the decision did not reach the file within 5 s while the log stayed open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
