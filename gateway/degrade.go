@@ -41,6 +41,10 @@ func newHeldAnswer() *recorder {
 // no scores and marked degraded. Anything but a complete 200 answer in a
 // format it knows passes through unchanged (errors stay errors).
 func writeDegraded(w http.ResponseWriter, held *recorder, n int) {
+	if len(held.body) >= maxAnswerBytes { // cut short: never pass on half an answer
+		writeError(w, http.StatusBadGateway, "upstream_invalid", "recommendation service answer too large")
+		return
+	}
 	h := w.Header()
 	for k, v := range held.Header() {
 		if k != "Content-Length" {
@@ -52,7 +56,7 @@ func writeDegraded(w http.ResponseWriter, held *recorder, n int) {
 		status = http.StatusOK
 	}
 	body := held.body
-	if status == http.StatusOK && len(body) < maxAnswerBytes {
+	if status == http.StatusOK {
 		if cut, ok := degradeBody(body, h.Get("Content-Type"), n); ok {
 			body = cut
 			h.Set("X-Reelguard-Degraded", "true")

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,9 @@ func TestWriteDegraded(t *testing.T) {
 		{"broken json passes", "application/json", `{"items":`, 200, `{"items":`, false},
 		{"unknown type passes", "application/octet-stream", "a,b,c", 200, "a,b,c", false},
 		{"errors pass", "application/json", `{"error":"x","reason":"y"}`, 503, `{"error":"x","reason":"y"}`, false},
+	}
+	if w := degradeHuge(); w.Code != 502 || !strings.Contains(w.Body.String(), "upstream_invalid") {
+		t.Errorf("an answer over the limit: %d %s, want 502 upstream_invalid", w.Code, w.Body.String())
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,4 +45,14 @@ func TestWriteDegraded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// degradeHuge degrades an answer longer than the gateway holds.
+func degradeHuge() *httptest.ResponseRecorder {
+	held := newHeldAnswer()
+	held.Header().Set("Content-Type", "text/plain")
+	_, _ = held.Write([]byte(strings.Repeat("a,", maxAnswerBytes)))
+	w := httptest.NewRecorder()
+	writeDegraded(w, held, 2)
+	return w
 }
