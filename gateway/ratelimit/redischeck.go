@@ -26,7 +26,8 @@ import (
 // alone, so the distinct members of between the last half window and the
 // last whole one, read with a one-key PFCOUNT that Redis answers from its
 // cached cardinality while nothing new arrives (a two-key union would be
-// merged afresh on every request).
+// merged afresh on every request). A PFADD that changed nothing leaves the
+// key as it was, expiry included, so only a changing one sets the expiry.
 var checkScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -57,10 +58,12 @@ for c = 4, #ARGV - 1, 2 do
     local half = math.max(1, math.floor(window / 2))
     local idx = math.floor(now / 1000 / half)
     local cur, nxt = KEYS[ki + idx % 3], KEYS[ki + (idx + 1) % 3]
-    redis.call('PFADD', cur, member)
-    redis.call('PFADD', nxt, member)
-    redis.call('PEXPIREAT', cur, string.format('%d', (idx + 1) * half))
-    redis.call('PEXPIREAT', nxt, string.format('%d', (idx + 2) * half))
+    if redis.call('PFADD', cur, member) == 1 then
+      redis.call('PEXPIREAT', cur, string.format('%d', (idx + 1) * half))
+    end
+    if redis.call('PFADD', nxt, member) == 1 then
+      redis.call('PEXPIREAT', nxt, string.format('%d', (idx + 2) * half))
+    end
     n = redis.call('PFCOUNT', cur)
     ki = ki + 3
   end
