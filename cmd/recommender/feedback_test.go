@@ -15,17 +15,30 @@ import (
 	"github.com/reelguard/reelguard/recommender"
 )
 
-func TestFeedbackHandler(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "model")
-	_, key, _ := ed25519.GenerateKey(nil)
-	if _, err := recommender.Publish(root, popularity("pop-1", "a", "b"), recommender.SaveOptions{Key: key}); err != nil {
+// openTestFeedback opens a feedback loop over a fresh model root holding a
+// signed popularity model, closed when the test ends. cfg's Train defaults
+// to feedbackTrainer; the config returned carries the root and key chosen.
+func openTestFeedback(t *testing.T, cfg recommender.FeedbackConfig) (*recommender.Feedback, recommender.FeedbackConfig) {
+	t.Helper()
+	cfg.Root = filepath.Join(t.TempDir(), "model")
+	_, cfg.Key, _ = ed25519.GenerateKey(nil)
+	if _, err := recommender.Publish(cfg.Root, popularity("pop-1", "a", "b"), recommender.SaveOptions{Key: cfg.Key}); err != nil {
 		t.Fatal(err)
 	}
-	fb, err := recommender.OpenFeedback(recommender.FeedbackConfig{Root: root, Key: key, Aggregate: aggregateMovielog, Train: feedbackTrainer()})
+	cfg.Aggregate = aggregateMovielog
+	if cfg.Train == nil {
+		cfg.Train = feedbackTrainer()
+	}
+	fb, err := recommender.OpenFeedback(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fb.Close()
+	t.Cleanup(func() { fb.Close() })
+	return fb, cfg
+}
+
+func TestFeedbackHandler(t *testing.T) {
+	fb, _ := openTestFeedback(t, recommender.FeedbackConfig{})
 	handle := feedbackHandler(fb)
 	for i, value := range []string{
 		"2026-01-01T10:00:00,42,GET /data/m/the+matrix+1999/3.mpg",

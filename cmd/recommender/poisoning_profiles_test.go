@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -48,22 +47,14 @@ func shillLines(tb testing.TB) (lines []string, fake map[string]bool) {
 // wired through screenedFeedbackHandler, as serve does.
 func TestProfileScreenRetrain(t *testing.T) {
 	lines, fake := shillLines(t)
-	root := filepath.Join(t.TempDir(), "model")
-	_, key, _ := ed25519.GenerateKey(nil)
-	if _, err := recommender.Publish(root, popularity("pop-1", "a", "b"), recommender.SaveOptions{Key: key}); err != nil {
-		t.Fatal(err)
-	}
 	var trained []recommender.Interaction
 	train := feedbackTrainer()
-	fb, err := recommender.OpenFeedback(recommender.FeedbackConfig{Root: root, Key: key, Aggregate: aggregateMovielog,
+	fb, cfg := openTestFeedback(t, recommender.FeedbackConfig{
 		Train: func(k recommender.Kind, in []recommender.Interaction, v string) (*recommender.Model, error) {
 			trained = in
 			return train(k, in, v)
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fb.Close()
+	root, key := cfg.Root, cfg.Key
 	monitor, err := anomaly.NewMonitor(anomaly.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -115,18 +106,9 @@ func TestProfileScreenRetrain(t *testing.T) {
 // TestProfileScreenFailsClosed: a screen that cannot read the training
 // data fails the retrain, and the current model stays.
 func TestProfileScreenFailsClosed(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "model")
-	_, key, _ := ed25519.GenerateKey(nil)
-	if _, err := recommender.Publish(root, popularity("pop-1", "a", "b"), recommender.SaveOptions{Key: key}); err != nil {
-		t.Fatal(err)
-	}
 	errScreen := errors.New("screen broke")
-	fb, err := recommender.OpenFeedback(recommender.FeedbackConfig{Root: root, Key: key, Aggregate: aggregateMovielog,
-		Train: feedbackTrainer(), ScreenProfiles: func(io.Reader) (map[string]bool, error) { return nil, errScreen }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fb.Close()
+	fb, _ := openTestFeedback(t, recommender.FeedbackConfig{
+		ScreenProfiles: func(io.Reader) (map[string]bool, error) { return nil, errScreen }})
 	for i := range 40 {
 		line := fmt.Sprintf("2026-01-01T10:%02d:00,%d,GET /rate/m%d=5", i, i%8, i%5)
 		if err := fb.Add(line, 0, int64(i)); err != nil {

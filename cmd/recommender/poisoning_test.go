@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,16 +18,7 @@ import (
 // advances, Skipped counts them, nothing is retried), everything else goes
 // to training, and each flag raises one poisoning alert.
 func TestPoisoningScreen(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "model")
-	_, key, _ := ed25519.GenerateKey(nil)
-	if _, err := recommender.Publish(root, popularity("pop-1", "a", "b"), recommender.SaveOptions{Key: key}); err != nil {
-		t.Fatal(err)
-	}
-	fb, err := recommender.OpenFeedback(recommender.FeedbackConfig{Root: root, Key: key, Aggregate: aggregateMovielog, Train: feedbackTrainer()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fb.Close()
+	fb, _ := openTestFeedback(t, recommender.FeedbackConfig{})
 	monitor, err := anomaly.NewMonitor(anomaly.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
