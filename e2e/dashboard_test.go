@@ -361,7 +361,7 @@ func (wd *webDriver) click(t *testing.T, xpath string) {
 // waitFor polls cond; the deadline catches a hang and is no timing claim.
 func (wd *webDriver) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	eventually(t, what, cond)
+	waitFor(t, what, cond)
 }
 
 // wdCall sends one WebDriver command and decodes its "value" into out.

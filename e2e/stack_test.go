@@ -233,14 +233,14 @@ func TestStack(t *testing.T) {
 		veto := fmt.Sprintf("package reelguard.authz\n\ndeny contains \"subject_suspended\" if input.principal.sub == %q\n", user)
 		writePolicy(t, s.data, "suspend.rego", veto)
 		for _, gw := range s.gateways {
-			eventually(t, "the veto at "+gw, func() bool {
+			waitFor(t, "the veto at "+gw, func() bool {
 				code, body := s.get(t, gw+"/recommend/"+user, tok, "")
 				return code == http.StatusForbidden && strings.Contains(body, "subject_suspended")
 			})
 		}
 		writePolicy(t, s.data, "broken.rego", "package reelguard.authz\nallow if {")
 		admin := s.token(t, "ops", "admin")
-		eventually(t, "the rejection in /admin/policy", func() bool {
+		waitFor(t, "the rejection in /admin/policy", func() bool {
 			req, _ := http.NewRequest(http.MethodGet, s.admins[1]+"/admin/policy", nil)
 			req.Header.Set("Authorization", "Bearer "+admin)
 			resp, err := http.DefaultClient.Do(req)
@@ -297,7 +297,7 @@ func TestStack(t *testing.T) {
 		if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil || len(alerts) == 0 || alerts[0].Kind != "upstream" {
 			t.Fatalf("/admin/alerts = %+v (%v), want the upstream alert first", alerts, err)
 		}
-		eventually(t, "the upstream alert on security-alerts", func() bool {
+		waitFor(t, "the upstream alert on security-alerts", func() bool {
 			out, _ := exec.Command("kcat", "-C", "-b", brokers, "-t", "security-alerts", "-o", "beginning", "-e", "-q").Output()
 			return strings.Contains(string(out), `"id":"`+alerts[0].ID+`"`)
 		})
@@ -391,17 +391,6 @@ func writePolicy(t *testing.T, data, name, text string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(data, "policy", name), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// eventually polls cond for up to 15 s (the watcher looks every second):
-// a deadline for a hang, not a timing assertion.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }
 
