@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
 # bench-nginx.sh: the gateway with its full chain against nginx as a plain
-# TLS reverse proxy (HTTP/2, no auth) in front of the same recommender, and
-# the recommender called directly, all driven by h2load with the same
-# clients, streams and duration. Then the gateway again with a redis-server,
-# counting Redis commands per request with INFO commandstats.
+# TLS reverse proxy (HTTP/2, no auth) in front of the same recommender, all
+# driven by h2load with the same clients, streams and duration. Two gateways
+# run side by side: one with in-memory state and (REDIS=1) one with a
+# redis-server, whose Redis commands per request are counted with INFO
+# commandstats.
+#
+# The machine is shared and noisy: two runs minutes apart can differ by a
+# third. So the runs are interleaved in ROUNDS rounds, each one back to back:
+# throughput nginx-R, gateway-R, gateway-redis-R, then latency at a moderate
+# rate lat-backend-h1-R, lat-nginx-R, lat-gateway-R. Each round gives the
+# gateway/nginx throughput ratios and the p99 each proxy adds over the
+# backend, measured close together in time; the summary prints them per round
+# and their median (and range) over the rounds. The recommender called
+# directly (backend-h1) is measured once, before the rounds.
 #
 #   bash scripts/bench-nginx.sh          # as root it installs what is missing
 #
-# Knobs (environment): DURATION (s, 15), LAT_DURATION (s, 10), CLIENTS (16),
-# STREAMS (10), LAT_RPS (moderate rate for the latency runs, 200 req/s),
-# USERS (user ids spread over, 1000), BIN (binaries, bin; built when absent),
-# REDIS (1: also the Redis run; 0: skip), REDIS_TIMEOUT (the Redis client's
-# timeouts for that run, 250ms), REDIS_QUERY (more Redis URL options),
-# GATEWAY_YAML_EXTRA (lines added to the gateway's config), PROFILE=1 (a perf
-# profile of the gateway in each of its runs), PGO_OUT=FILE (Go's CPU profile
-# of the gateway's throughput runs, merged: cmd/gateway/default.pgo is made so:
+# Knobs (environment): ROUNDS (3), DURATION (s, 15), LAT_DURATION (s, 10),
+# CLIENTS (16), STREAMS (10), LAT_RPS (moderate rate for the latency runs,
+# 200 req/s), USERS (user ids spread over, 1000), BIN (binaries, bin; built
+# when absent), REDIS (1: also the gateway with Redis; 0: skip),
+# REDIS_TIMEOUT (that gateway's Redis client timeouts, 250ms), REDIS_QUERY
+# (more Redis URL options), GATEWAY_YAML_EXTRA (lines added to the gateways'
+# config), PROFILE=1 (a perf profile of the gateway each gateway run drives),
+# PGO_OUT=FILE (Go's CPU profile of both gateways' throughput runs, merged:
+# cmd/gateway/default.pgo is made so:
 #   PGO_OUT=cmd/gateway/default.pgo bash scripts/bench-nginx.sh).
 # Every process runs on loopback on free ports, in a temporary folder, and is
-# stopped on exit. The gateway's rate limits are raised for the throughput
-# runs so that every request takes the whole chain to an allow verdict; the
-# script checks the status counts.
+# stopped on exit. The gateways' rate limits are raised for the throughput
+# runs so that every request takes the whole chain to an allow verdict; each
+# result line shows the status counts to check that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -32,6 +43,8 @@ LAT_RPS=${LAT_RPS:-200}
 USERS=${USERS:-1000}
 BIN=${BIN:-bin}
 REDIS=${REDIS:-1}
+ROUNDS=${ROUNDS:-3}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive whole number, not '$ROUNDS'" >&2; exit 2; }
 
 pkgs=(nginx:nginx h2load:nghttp2-client curl:curl)
 [ "$REDIS" = 1 ] && pkgs+=(redis-server:redis-server redis-cli:redis-tools)
@@ -64,13 +77,21 @@ echo "== preparing data, model and keys in $work" >&2
 "$BIN/recommender" train --data "$data/movielog.log" --format movielog --out "$data/model" >&2
 
 taken=" "
-pick_port() { # a free port not handed out already in this run
-  local p
-  while p=$(free_port); [[ $taken == *" $p "* ]]; do :; done
-  taken+="$p "; echo "$p"
+# pick_port VAR: sets VAR to a free port not handed out already in this run.
+# It sets a variable rather than printing, because $(pick_port) would run in
+# a subshell and forget what it handed out.
+pick_port() {
+  local port
+  while :; do
+    port=$(free_port) || return 1
+    [[ $taken == *" $port "* ]] || break
+  done
+  taken+="$port "
+  printf -v "$1" %s "$port"
 }
-rec_port=$(pick_port); ngx_port=$(pick_port); gw_port=$(pick_port)
-admin_port=$(pick_port); kafka_port=$(pick_port); redis_port=$(pick_port)
+pick_port rec_port; pick_port ngx_port; pick_port kafka_port
+pick_port gw_port; pick_port admin_port         # the gateway with in-memory state
+pick_port gwr_port; pick_port gwr_admin_port    # the gateway with Redis
 
 "$BIN/devbroker" --listen "127.0.0.1:$kafka_port" --data "$data/broker" >"$work/logs/devbroker.log" 2>&1 &
 pids+=($!)
@@ -97,24 +118,26 @@ tiers:
   service: {rate: 1000000, burst: 1000000}
 YAML
 
-gw_pid=
-start_gateway() { # [redis URL]
-  REELGUARD_DATA=$data REELGUARD_LISTEN=127.0.0.1:$gw_port REELGUARD_ADMIN_LISTEN=127.0.0.1:$admin_port \
+# start_gateway NAME PORT ADMIN_PORT [REDIS_URL]: starts a gateway, logging
+# to logs/NAME.log, and waits until it is up; its pid is left in started_pid.
+# Both gateways share the data folder and the config; each keeps its own
+# state under $data/state/<instance>, the instance being host:port.
+started_pid=
+start_gateway() {
+  local name=$1 port=$2 admin=$3 redis_url=${4:-}
+  REELGUARD_DATA=$data REELGUARD_LISTEN=127.0.0.1:$port REELGUARD_ADMIN_LISTEN=127.0.0.1:$admin \
   REELGUARD_UPSTREAM=http://127.0.0.1:$rec_port REELGUARD_KAFKA_BROKERS=127.0.0.1:$kafka_port \
-  REELGUARD_REDIS_URL=${1:-} REELGUARD_LOG_LEVEL=warn \
-    "$BIN/gateway" serve --config "$work/gateway.yaml" >>"$work/logs/gateway.log" 2>&1 &
-  gw_pid=$!
-  pids+=($gw_pid)
-  wait_for_url "https://127.0.0.1:$gw_port/healthz" 30 "$gw_pid" --cacert "$data/ca/ca.pem"
-}
-stop_gateway() {
-  kill -TERM "$gw_pid" 2>/dev/null || true
-  wait "$gw_pid" 2>/dev/null || true
+  REELGUARD_REDIS_URL=$redis_url REELGUARD_LOG_LEVEL=warn \
+    "$BIN/gateway" serve --config "$work/gateway.yaml" >>"$work/logs/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+  wait_for_url "https://127.0.0.1:$port/healthz" 30 "$started_pid" --cacert "$data/ca/ca.pem"
 }
 
-# The gateway first: its first start writes the dev CA's server certificate,
-# which nginx then serves too.
-start_gateway
+# The in-memory gateway first: its first start writes the dev CA's server
+# certificate, which nginx then serves too.
+start_gateway gateway "$gw_port" "$admin_port"
+gw_pid=$started_pid
 # nginx: a plain TLS reverse proxy, HTTP/2, keep-alive to the backend, no auth.
 cat >"$work/nginx/nginx.conf" <<NGINX
 worker_processes auto;
@@ -149,9 +172,33 @@ pids+=($!)
 nginx_pid=$!
 wait_for_url "https://127.0.0.1:$ngx_port/readyz" 30 "${pids[-1]}" --cacert "$data/ca/ca.pem"
 
+gwr_pid= redis_pid=
+if [ "$REDIS" = 1 ]; then
+  # A port free a moment ago may be taken by the time redis binds it: try
+  # another until redis is up.
+  for _ in $(seq 1 10); do
+    pick_port redis_port
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/logs/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    wait "$redis_pid" 2>/dev/null || true
+  done
+  pids+=("$redis_pid")
+  # At saturation every queue on these 2 cores grows past the request
+  # path's default Redis timeouts (50 ms), and one timeout opens the
+  # breaker (in-process limits: the designed degradation). To count the
+  # round trips of the normal path, this gateway allows REDIS_TIMEOUT.
+  rt=${REDIS_TIMEOUT:-250ms}
+  start_gateway gateway-redis "$gwr_port" "$gwr_admin_port" \
+    "redis://127.0.0.1:$redis_port/0?read_timeout=$rt&write_timeout=$rt&pool_timeout=$rt${REDIS_QUERY:-}"
+  gwr_pid=$started_pid
+fi
+
 token=$("$BIN/gateway" token --data "$data" --sub bench-frontend --role service --ttl 1h)
 admin_token=$("$BIN/gateway" token --data "$data" --sub bench-ops --role admin --ttl 1h)
-for base in "https://127.0.0.1:$ngx_port" "https://127.0.0.1:$gw_port" "http://127.0.0.1:$rec_port"; do
+for base in "https://127.0.0.1:$ngx_port" "https://127.0.0.1:$gw_port" "https://127.0.0.1:$gwr_port" \
+  "http://127.0.0.1:$rec_port"; do
   name=$(echo "$base" | tr -c 'a-z0-9\n' _)
   seq 1 "$USERS" | sed "s|^|$base/recommend/|" >"$work/uris-$name.txt"
 done
@@ -172,34 +219,52 @@ cpu_ms() {
 }
 proc_name() {
   case $1 in
-    "$rec_pid") echo recommender ;; "$broker_pid") echo devbroker ;; "${gw_pid:-x}") echo gateway ;;
-    "${redis_pid:-x}") echo redis ;; *) echo nginx ;;
+    "$rec_pid") echo recommender ;; "$broker_pid") echo devbroker ;; "$gw_pid") echo gateway ;;
+    "${gwr_pid:-x}") echo gateway-redis ;; "${redis_pid:-x}") echo redis ;; *) echo nginx ;;
   esac
+}
+# writes PID...: write system calls the processes have made so far.
+writes() {
+  local pid t=0
+  for pid in "$@"; do
+    [ -r "/proc/$pid/io" ] || continue
+    t=$(( t + $(awk '$1 == "syscw:" { print $2 }' "/proc/$pid/io") ))
+  done
+  echo "$t"
 }
 # nginx's workers are its children: count them through their parent.
 nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid" 2>/dev/null); }
 
 drive() {
   local name=$1 base=$2; shift 2
-  local log=$work/h2load-$name.log out=$work/h2load-$name.out prof_pid=
-  local procs=("$rec_pid" "$broker_pid" "${gw_pid:-}" $(nginx_pids) ${redis_pid:-})
-  local before=() p
-  for p in "${procs[@]}"; do before+=("$(cpu_ms "$p")"); done
-  if [ -n "${PGO_OUT:-}" ] && [[ $name == gateway* ]]; then # Go's own CPU profile, for PGO
+  local log=$work/h2load-$name.log out=$work/h2load-$name.out prof_pid= perf_pid=
+  local procs=("$rec_pid" "$broker_pid" "$gw_pid" ${gwr_pid:-} $(nginx_pids) ${redis_pid:-})
+  local before=() wbefore=() p
+  for p in "${procs[@]}"; do before+=("$(cpu_ms "$p")"); wbefore+=("$(writes "$p")"); done
+  local target_pid= target_admin= # the gateway this run drives, if any
+  case $base in
+    "$gw") target_pid=$gw_pid target_admin=$admin_port ;;
+    "$gwr") target_pid=$gwr_pid target_admin=$gwr_admin_port ;;
+  esac
+  if [ -n "${PGO_OUT:-}" ] && [ -n "$target_pid" ] && [[ $name == gateway* ]]; then # Go's own CPU profile, for PGO
     curl -s -H "Authorization: Bearer $admin_token" -o "$work/cpu-$name.pprof" \
-      "http://127.0.0.1:$admin_port/admin/debug/pprof/profile?seconds=$(( DURATION > 3 ? DURATION - 2 : 1 ))" &
+      "http://127.0.0.1:$target_admin/admin/debug/pprof/profile?seconds=$(( DURATION > 3 ? DURATION - 2 : 1 ))" &
     prof_pid=$!
   fi
-  if [ "${PROFILE:-0}" = 1 ] && [[ $name == *gateway* ]]; then
-    perf record -q -F 499 -g -p "$gw_pid" -o "$work/perf-$name.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+  if [ "${PROFILE:-0}" = 1 ] && [ -n "$target_pid" ] && [[ $name == gateway* || $name == lat-gateway* ]]; then
+    local secs=$DURATION prev= a # as long as this run (its -D), so it does not spill into the next one
+    for a in "$@"; do [ "$prev" != -D ] || secs=$a; prev=$a; done
+    perf record -q -F 499 -g -p "$target_pid" -o "$work/perf-$name.data" -- sleep "$secs" >/dev/null 2>&1 &
+    perf_pid=$!
   fi
   /usr/bin/time -f '%U %S' -o "$work/time-$name.txt" \
     h2load -t 1 --log-file="$log" -i "$(uris "$base")" "$@" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
   [ -z "$prof_pid" ] || wait "$prof_pid" # the profile ends before the run does
-  local i=0 cpu="" n
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
+  local i=0 cpu="" n w
   for p in "${procs[@]}"; do
-    n=$(( $(cpu_ms "$p") - ${before[$i]} )); i=$((i + 1))
-    [ "$n" -gt 0 ] && cpu+=" $(proc_name "$p")=${n}ms"
+    n=$(( $(cpu_ms "$p") - ${before[$i]} )); w=$(( $(writes "$p") - ${wbefore[$i]} )); i=$((i + 1))
+    [ "$n" -gt 0 ] && cpu+=" $(proc_name "$p")=${n}ms/${w}w"
   done
   cpu+=" h2load=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$work/time-$name.txt")ms"
   echo "$name cpu:$cpu" >>"$work/cpu.txt"
@@ -225,57 +290,64 @@ else
   echo "h2load has no --rps: latency runs are closed-loop with 4 clients, 1 stream each" >&2
 fi
 ngx=https://127.0.0.1:$ngx_port gw=https://127.0.0.1:$gw_port be=http://127.0.0.1:$rec_port
-echo "== h2load -t 1 ${tput[*]} over $USERS user ids; $(nproc) cores shared by everything" >&2
+gwr=https://127.0.0.1:$gwr_port
+echo "== h2load -t 1 ${tput[*]} over $USERS user ids, $ROUNDS rounds; $(nproc) cores shared by everything" >&2
 results=$work/results.txt
 
+# Warm each gateway up (connections, caches, the Redis scripts loaded), unrecorded.
+drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
+[ "$REDIS" != 1 ] || drive warmup-gateway-redis "$gwr" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
+
+# The Redis commands are counted from before the first gateway-redis run to
+# after the last one. The idle gateways make a few background Redis calls in
+# between (none of them EVAL), which this count includes.
 {
-  drive nginx "$ngx" "${tput[@]}"
-  drive gateway "$gw" "${tput[@]}" "${auth[@]}"
   drive backend-h1 "$be" "${tput[@]}" --h1
-  drive lat-backend-h1 "$be" "${lat[@]}" --h1
-  drive lat-nginx "$ngx" "${lat[@]}"
-  drive lat-gateway "$gw" "${lat[@]}" "${auth[@]}"
+  for r in $(seq 1 "$ROUNDS"); do
+    echo "== round $r of $ROUNDS" >&2
+    drive "nginx-$r" "$ngx" "${tput[@]}"
+    drive "gateway-$r" "$gw" "${tput[@]}" "${auth[@]}"
+    if [ "$REDIS" = 1 ]; then
+      [ "$r" != 1 ] || redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before.txt"
+      drive "gateway-redis-$r" "$gwr" "${tput[@]}" "${auth[@]}"
+      [ "$r" != "$ROUNDS" ] || redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-after.txt"
+    fi
+    drive "lat-backend-h1-$r" "$be" "${lat[@]}" --h1
+    drive "lat-nginx-$r" "$ngx" "${lat[@]}"
+    drive "lat-gateway-$r" "$gw" "${lat[@]}" "${auth[@]}"
+  done
 } | tee "$results"
-stop_gateway
 
 if [ "$REDIS" = 1 ]; then
-  # pick_port runs in a subshell and cannot remember what it handed out, so
-  # a port may collide with one of ours: try another until redis is up.
-  for _ in $(seq 1 10); do
-    redis_port=$(free_port)
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/logs/redis.log" 2>&1 &
-    redis_pid=$!
-    for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
-    wait "$redis_pid" 2>/dev/null || true
-  done
-  pids+=("$redis_pid")
-  # At saturation every queue on these 2 cores grows past the request
-  # path's default Redis timeouts (50 ms), and one timeout opens the
-  # breaker (in-process limits: the designed degradation). To count the
-  # round trips of the normal path, the run allows REDIS_TIMEOUT.
-  rt=${REDIS_TIMEOUT:-250ms}
-  start_gateway "redis://127.0.0.1:$redis_port/0?read_timeout=$rt&write_timeout=$rt&pool_timeout=$rt${REDIS_QUERY:-}"
-  drive warmup-redis "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
-  redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before.txt"
-  drive gateway-redis "$gw" "${tput[@]}" "${auth[@]}" | tee -a "$results"
-  redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-after.txt"
-  requests=$(wc -l <"$work/h2load-gateway-redis.log")
-  calls() { awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); print $1, $3 }' "$1"; }
-  join -a 2 -e 0 -o 0,1.2,2.2 <(calls "$work/cmd-before.txt" | sort) <(calls "$work/cmd-after.txt" | sort) |
-    awk -v n="$requests" '{ d = $3 - $2; if (d > 0) { t += d; printf "redis %-12s %9d calls  %.4f per request\n", $1, d, d / n } }
-      $1 ~ /^eval/ { rt += $3 - $2 }
-      END { printf "redis total        %9d calls over %d logged requests: %.4f commands per request (those a script runs count too)\n", t, n, t / n
+  requests=$(cat "$work"/h2load-gateway-redis-*.log | wc -l)
+  # cmdstat_NAME:calls=N,usec=U,...: print NAME N U.
+  calls() { awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); print $1, $3, $5 }' "$1"; }
+  join -a 2 -e 0 -o 0,1.2,1.3,2.2,2.3 <(calls "$work/cmd-before.txt" | sort) <(calls "$work/cmd-after.txt" | sort) |
+    awk -v n="$requests" '{ d = $4 - $2; u = $5 - $3; if (d > 0) { t += d; printf "redis %-12s %9d calls  %.4f per request  %6.2f us per request\n", $1, d, d / n, u / n } }
+      $1 ~ /^eval/ { rt += $4 - $2 }
+      END { printf "redis total        %9d calls over %d logged requests: %.4f commands per request (those a script runs count too; an EVALSHA'"'"'s time includes its commands'"'"')\n", t, n, t / n
             printf "redis round trips (EVAL/EVALSHA) per request: %.4f (requests still in flight when h2load stops are not in its log)\n", rt / n }' |
     tee -a "$results"
-  stop_gateway
 fi
 
 if [ -n "${PGO_OUT:-}" ]; then
   go tool pprof -proto "$work"/cpu-gateway*.pprof >"$PGO_OUT" 2>/dev/null && echo "PGO profile: $PGO_OUT"
 fi
-echo "CPU used during each run (h2load -t 1 drives one core at most):"
+echo "CPU used and write system calls made during each run (ms/writes; h2load -t 1 drives one core at most):"
 sed 's/^/  /' "$work/cpu.txt"
+# Per request of each throughput run: the driven gateway's CPU and write
+# system calls, redis-server's and h2load's CPU.
+echo "per request (throughput runs):"
+awk 'FNR == NR { for (i = 1; i <= NF; i++) if ($i ~ /^n=/) n[$1] = substr($i, 3); next }
+  $1 ~ /^(gateway|gateway-redis)-[0-9]+$/ && ($1 in n) && n[$1] > 0 {
+    gw = $1 ~ /^gateway-redis/ ? "gateway-redis" : "gateway"; g = w = r = h = 0
+    for (i = 3; i <= NF; i++) {
+      split($i, kv, "="); split(kv[2], mw, "ms/"); sub("w", "", mw[2])
+      if (kv[1] == gw) { g = mw[1]; w = mw[2] } else if (kv[1] == "redis") r = mw[1]; else if (kv[1] == "h2load") h = kv[2] + 0
+    }
+    printf "  %-18s gateway %5.1f us CPU, %.2f writes; redis-server %4.1f us; h2load %4.1f us\n",
+      $1, g * 1000 / n[$1], w / n[$1], r * 1000 / n[$1], h * 1000 / n[$1]
+  }' "$results" "$work/cpu.txt"
 if [ "${PROFILE:-0}" = 1 ]; then
   for f in "$work"/perf-*.data; do
     perf report -i "$f" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
@@ -285,11 +357,41 @@ if [ "${PROFILE:-0}" = 1 ]; then
   trap - EXIT; kill -TERM "${pids[@]}" 2>/dev/null; wait 2>/dev/null
   echo "kept $work for the profiles"
 fi
-awk '$2 ~ /^[0-9.]+$/ { r[$1] = $2 } $1 ~ /^lat-/ { for (i = 1; i <= NF; i++) if ($i == "p99") p[$1] = $(i+1) }
+# Per round, from its results lines (NAME-R RPS ... p99 MS ...): the throughput
+# ratios and the p99 added over the backend; then each figure's median and
+# range over the rounds.
+awk -v rounds="$ROUNDS" '
+  $1 ~ /-[0-9]+$/ && $2 ~ /^[0-9.]+$/ {
+    run = $1; sub(/-[0-9]+$/, "", run); r = substr($1, length(run) + 2)
+    rps[run, r] = $2
+    for (i = 1; i <= NF; i++) if ($i == "p99") p99[run, r] = $(i + 1)
+  }
+  # median(a, n): the middle of a[1..n] (sorted here in place), or the mean of the two middles.
+  function median(a, n,   i, j, v) {
+    for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  # stat(a, n, fmt): sets med to the median and range to "MIN–MAX" of a[1..n], printed with fmt.
+  function stat(a, n, fmt,   m) {
+    m = median(a, n)
+    med = sprintf(fmt, m); range = sprintf(fmt "–" fmt, a[1], a[n])
+  }
   END {
-    if (r["nginx"] > 0) printf "gateway/nginx throughput: %.2f (in memory)", r["gateway"] / r["nginx"]
-    if (r["nginx"] > 0 && r["gateway-redis"] > 0) printf ", %.2f (Redis)", r["gateway-redis"] / r["nginx"]
-    print ""
-    if ("lat-backend-h1" in p) printf "added p99 over the backend: gateway %+.2f ms, nginx %+.2f ms\n",
-      p["lat-gateway"] - p["lat-backend-h1"], p["lat-nginx"] - p["lat-backend-h1"]
+    n = 0
+    for (r = 1; r <= rounds; r++) {
+      if (!(rps["nginx", r] > 0) || !(("lat-backend-h1", r) in p99)) { print "round " r ": incomplete"; continue }
+      n++
+      mem[n] = rps["gateway", r] / rps["nginx", r]
+      red[n] = rps["gateway-redis", r] / rps["nginx", r]
+      agw[n] = p99["lat-gateway", r] - p99["lat-backend-h1", r]
+      angx[n] = p99["lat-nginx", r] - p99["lat-backend-h1", r]
+      line = sprintf("round %d: throughput %.2f (in memory)", r, mem[n])
+      if (rps["gateway-redis", r] > 0) line = line sprintf(", %.2f (Redis)", red[n])
+      print line sprintf("; added p99 gateway %+.2f ms, nginx %+.2f ms", agw[n], angx[n])
+    }
+    if (n == 0) exit
+    stat(mem, n, "%.2f"); line = sprintf("median of %d round%s: throughput %s (in memory, %s)", n, n == 1 ? "" : "s", med, range)
+    if (red[1] > 0) { stat(red, n, "%.2f"); line = line sprintf(", %s (Redis, %s)", med, range) }
+    stat(agw, n, "%+.2f"); line = line sprintf("; added p99 gateway %s ms (%s)", med, range)
+    stat(angx, n, "%+.2f"); print line sprintf(", nginx %s ms (%s)", med, range)
   }' "$results"
