@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +35,11 @@ type stack struct {
 	gw     *gateway.Gateway
 	// decisions is the policy's decision log (its replay history).
 	decisions *policy.DecisionLog
+	// pubWrites counts the write system calls on the public listener's
+	// connections (TCP, under TLS).
+	pubWrites *atomic.Int64
+	// pool trusts the stack's dev CA.
+	pool *x509.CertPool
 }
 
 // memSink records what the gateway hands to Kafka (the real producer is
@@ -105,7 +112,8 @@ func buildStack(t testing.TB, cfg gateway.Config, guard gateway.Guard, sink gate
 	pool, err := certs.CAPool(ca)
 	must(t, err)
 
-	pub, adm := listen(t), listen(t)
+	writes := new(atomic.Int64)
+	pub, adm := &countingListener{Listener: listen(t), writes: writes}, listen(t)
 	srv, admSrv := gw.PublicServer(tlsConfig), gw.AdminServer(gw.AdminHandler(engine))
 	go func() { _ = gw.ServePublic(srv, pub) }()
 	go func() { _ = admSrv.Serve(adm) }()
@@ -113,7 +121,21 @@ func buildStack(t testing.TB, cfg gateway.Config, guard gateway.Guard, sink gate
 	client := &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	return &stack{url: "https://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(),
-		client: client, signer: signer, gw: gw, decisions: decisions}
+		client: client, signer: signer, gw: gw, decisions: decisions, pubWrites: writes, pool: pool}
+}
+
+// countingListener counts the Write calls on the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &gateway.WriteCounter{Conn: c, Writes: l.writes}, nil
 }
 
 // fakeRecommender answers like recommender/serve: 20 ids for any user.

@@ -22,7 +22,7 @@ const (
 // PublicServer is the HTTPS server for Handler, with the connection guards.
 // Serve it with ServePublic so the per-IP connection cap applies.
 func (g *Gateway) PublicServer(tlsConfig *tls.Config) *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           g.Handler(),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -38,6 +38,10 @@ func (g *Gateway) PublicServer(tlsConfig *tls.Config) *http.Server {
 			SendPingTimeout:           30 * time.Second,
 		},
 	}
+	if err := serveHTTP2(srv); err != nil {
+		panic(err) // only a TLS config without HTTP/2's required cipher suites fails, and ours has them
+	}
+	return srv
 }
 
 // ServePublic serves srv over TLS on l, closing connections beyond the
