@@ -3,11 +3,9 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"time"
 )
 
 // Headers the gateway sets for the retrieval service; whatever a client
@@ -25,13 +23,9 @@ func newProxy(cfg Config, failed func(http.ResponseWriter, *http.Request, error)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
-	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: cfg.UpstreamTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: cfg.UpstreamTimeout,
-		TLSClientConfig:       cfg.UpstreamTLS,
+	transport, err := newUpstreamTransport(up, cfg.UpstreamTLS, cfg.UpstreamTimeout, 256)
+	if err != nil {
+		return nil, err
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
