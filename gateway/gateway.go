@@ -197,6 +197,7 @@ func (g *Gateway) AdminHandler(pol PolicyAdmin) http.Handler {
 	// from), under /admin/ like the rest of the admin API.
 	mux.Handle("GET /admin/debug/pprof/", g.protectAdmin(http.StripPrefix("/admin", http.HandlerFunc(pprof.Index))))
 	mux.Handle("GET /admin/debug/pprof/profile", g.protectAdmin(http.StripPrefix("/admin", http.HandlerFunc(pprof.Profile))))
+	mux.Handle("GET /admin/debug/pprof/trace", g.protectAdmin(http.StripPrefix("/admin", http.HandlerFunc(pprof.Trace))))
 	mux.Handle("GET /admin/blocks", g.protectAdmin(jsonHandler(func() any { return g.checker.Blocks() })))
 	mux.Handle("PUT /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.putBlock)))
 	mux.Handle("DELETE /admin/blocks/{kind}/{value}", g.protectAdmin(http.HandlerFunc(g.deleteBlock)))

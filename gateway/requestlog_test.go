@@ -123,4 +123,11 @@ func TestProfilesNeedAnAdmin(t *testing.T) {
 	if code, _, _ := s.get(t, s.admin+"/admin/debug/pprof/profile?seconds=1", s.token(t, "ops", "admin")); code != http.StatusOK {
 		t.Errorf("a CPU profile as an admin: %d", code)
 	}
+	code, _, body = s.get(t, s.admin+"/admin/debug/pprof/trace?seconds=1", s.token(t, "ops", "admin"))
+	if code != http.StatusOK || !strings.HasPrefix(body, "go 1.") {
+		t.Errorf("an execution trace as an admin: %d %.20q", code, body)
+	}
+	if code, _, _ := s.get(t, s.admin+"/admin/debug/pprof/trace?seconds=1", s.token(t, "7", "user")); code != http.StatusForbidden {
+		t.Errorf("an execution trace as a user: %d, want 403", code)
+	}
 }
