@@ -9,10 +9,10 @@
 # The machine is shared and noisy: two runs minutes apart can differ by a
 # third. So the runs are interleaved in ROUNDS rounds, each one back to back:
 # throughput nginx-R, gateway-R, gateway-redis-R, then latency at a moderate
-# rate lat-backend-h1-R, lat-nginx-R, lat-gateway-R. Each round gives the
-# gateway/nginx throughput ratios and the p99 each proxy adds over the
-# backend, measured close together in time; the summary prints them per round
-# and their median (and range) over the rounds. The recommender called
+# rate lat-backend-h1-R, lat-nginx-R, lat-gateway-R, lat-gateway-redis-R.
+# Each round gives the gateway/nginx throughput ratios and the p99 each
+# proxy adds over the backend, measured close together in time; the summary
+# prints them per round and their median (and range) over the rounds. The recommender called
 # directly (backend-h1) is measured once, before the rounds.
 #
 #   bash scripts/bench-nginx.sh          # as root it installs what is missing
@@ -298,9 +298,9 @@ results=$work/results.txt
 drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
 [ "$REDIS" != 1 ] || drive warmup-gateway-redis "$gwr" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
 
-# The Redis commands are counted from before the first gateway-redis run to
-# after the last one. The idle gateways make a few background Redis calls in
-# between (none of them EVAL), which this count includes.
+# The Redis commands are counted around each gateway-redis throughput run.
+# The idle gateway makes a few background Redis calls meanwhile (none of
+# them EVAL), which the count includes.
 {
   drive backend-h1 "$be" "${tput[@]}" --h1
   for r in $(seq 1 "$ROUNDS"); do
@@ -308,13 +308,14 @@ drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
     drive "nginx-$r" "$ngx" "${tput[@]}"
     drive "gateway-$r" "$gw" "${tput[@]}" "${auth[@]}"
     if [ "$REDIS" = 1 ]; then
-      [ "$r" != 1 ] || redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before.txt"
+      redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before-$r.txt"
       drive "gateway-redis-$r" "$gwr" "${tput[@]}" "${auth[@]}"
-      [ "$r" != "$ROUNDS" ] || redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-after.txt"
+      redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-after-$r.txt"
     fi
     drive "lat-backend-h1-$r" "$be" "${lat[@]}" --h1
     drive "lat-nginx-$r" "$ngx" "${lat[@]}"
     drive "lat-gateway-$r" "$gw" "${lat[@]}" "${auth[@]}"
+    [ "$REDIS" != 1 ] || drive "lat-gateway-redis-$r" "$gwr" "${lat[@]}" "${auth[@]}"
   done
 } | tee "$results"
 
@@ -322,9 +323,12 @@ if [ "$REDIS" = 1 ]; then
   requests=$(cat "$work"/h2load-gateway-redis-*.log | wc -l)
   # cmdstat_NAME:calls=N,usec=U,...: print NAME N U.
   calls() { awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); print $1, $3, $5 }' "$1"; }
-  join -a 2 -e 0 -o 0,1.2,1.3,2.2,2.3 <(calls "$work/cmd-before.txt" | sort) <(calls "$work/cmd-after.txt" | sort) |
-    awk -v n="$requests" '{ d = $4 - $2; u = $5 - $3; if (d > 0) { t += d; printf "redis %-12s %9d calls  %.4f per request  %6.2f us per request\n", $1, d, d / n, u / n } }
-      $1 ~ /^eval/ { rt += $4 - $2 }
+  for r in $(seq 1 "$ROUNDS"); do # each run's NAME CALLS USEC
+    join -a 2 -e 0 -o 0,1.2,1.3,2.2,2.3 <(calls "$work/cmd-before-$r.txt" | sort) <(calls "$work/cmd-after-$r.txt" | sort) |
+      awk '{ print $1, $4 - $2, $5 - $3 }'
+  done | awk '{ c[$1] += $2; u[$1] += $3 } END { for (k in c) print k, c[k], u[k] }' | sort |
+    awk -v n="$requests" '{ d = $2; u = $3; if (d > 0) { t += d; printf "redis %-12s %9d calls  %.4f per request  %6.2f us per request\n", $1, d, d / n, u / n } }
+      $1 ~ /^eval/ { rt += $2 }
       END { printf "redis total        %9d calls over %d logged requests: %.4f commands per request (those a script runs count too; an EVALSHA'"'"'s time includes its commands'"'"')\n", t, n, t / n
             printf "redis round trips (EVAL/EVALSHA) per request: %.4f (requests still in flight when h2load stops are not in its log)\n", rt / n }' |
     tee -a "$results"
@@ -384,14 +388,19 @@ awk -v rounds="$ROUNDS" '
       mem[n] = rps["gateway", r] / rps["nginx", r]
       red[n] = rps["gateway-redis", r] / rps["nginx", r]
       agw[n] = p99["lat-gateway", r] - p99["lat-backend-h1", r]
+      agwr[n] = p99["lat-gateway-redis", r] - p99["lat-backend-h1", r]
       angx[n] = p99["lat-nginx", r] - p99["lat-backend-h1", r]
+      redis = rps["gateway-redis", r] > 0
       line = sprintf("round %d: throughput %.2f (in memory)", r, mem[n])
-      if (rps["gateway-redis", r] > 0) line = line sprintf(", %.2f (Redis)", red[n])
-      print line sprintf("; added p99 gateway %+.2f ms, nginx %+.2f ms", agw[n], angx[n])
+      if (redis) line = line sprintf(", %.2f (Redis)", red[n])
+      line = line sprintf("; added p99 gateway %+.2f ms (in memory)", agw[n])
+      if (redis) line = line sprintf(", %+.2f ms (Redis)", agwr[n])
+      print line sprintf(", nginx %+.2f ms", angx[n])
     }
     if (n == 0) exit
     stat(mem, n, "%.2f"); line = sprintf("median of %d round%s: throughput %s (in memory, %s)", n, n == 1 ? "" : "s", med, range)
-    if (red[1] > 0) { stat(red, n, "%.2f"); line = line sprintf(", %s (Redis, %s)", med, range) }
-    stat(agw, n, "%+.2f"); line = line sprintf("; added p99 gateway %s ms (%s)", med, range)
+    if (redis) { stat(red, n, "%.2f"); line = line sprintf(", %s (Redis, %s)", med, range) }
+    stat(agw, n, "%+.2f"); line = line sprintf("; added p99 gateway %s ms (in memory, %s)", med, range)
+    if (redis) { stat(agwr, n, "%+.2f"); line = line sprintf(", %s ms (Redis, %s)", med, range) }
     stat(angx, n, "%+.2f"); print line sprintf(", nginx %s ms (%s)", med, range)
   }' "$results"
