@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 )
@@ -132,8 +133,15 @@ func (m *Monitor) shadowed(d Decision) Decision {
 
 // Suspicion is the policy input's "suspicion" object for a principal and
 // client address: {"extraction": bool, "dos": bool, "score": float}, the
-// score in [0, 1] being the nearer either detector is to its threshold.
-// Two map lookups; in shadow mode the flags stay false.
+// score in [0, 1] being the nearer either detector is to its threshold,
+// rounded to hundredths. Two map lookups; in shadow mode the flags stay
+// false.
+//
+// The rounding keeps policy decisions cacheable: the policy engine memoizes
+// decisions by their whole input, and a score that moved with every request
+// of a busy source (its rate over the window) made each input new, so OPA
+// evaluated every request again (a third more gateway CPU per request under
+// h2load once the source's score had risen).
 func (m *Monitor) Suspicion(principal string, ip netip.Addr) map[string]any {
 	now := m.now()
 	ea, es := m.Extraction.flagged(principal, now)
@@ -141,6 +149,6 @@ func (m *Monitor) Suspicion(principal string, ip netip.Addr) map[string]any {
 	return map[string]any{
 		"extraction": !m.shadow && ea != ActionNone,
 		"dos":        !m.shadow && da != ActionNone,
-		"score":      max(es, ds),
+		"score":      math.Round(max(es, ds)*100) / 100,
 	}
 }

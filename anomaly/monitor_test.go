@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sync"
 	"testing"
@@ -50,6 +51,26 @@ func TestSuspicion(t *testing.T) {
 	flood(m.DoS, testIP, t0.Add(time.Hour), 2000, 500, 0)
 	if got := m.Suspicion("7", testIP); got["dos"] != true {
 		t.Errorf("flooding address: %v", got)
+	}
+}
+
+// TestSuspicionScoreIsRounded: a busy source's score, its rate over the
+// window, moves with each request; the policy sees it in hundredths, so
+// that decisions stay memoizable.
+func TestSuspicionScoreIsRounded(t *testing.T) {
+	m, _ := newTestMonitor(t, Config{})
+	ip := netip.MustParseAddr("192.0.2.77")
+	seen := map[float64]bool{}
+	for i := range 300 {
+		m.DoS.Observe(Hit{Time: t0.Add(time.Duration(i) * time.Millisecond), IP: ip, Status: 200})
+		s := m.Suspicion("svc", ip)["score"].(float64)
+		if math.Abs(s*100-math.Round(s*100)) > 1e-9 {
+			t.Fatalf("after %d requests the score is %v; want hundredths", i+1, s)
+		}
+		seen[s] = true
+	}
+	if len(seen) < 2 || len(seen) > 101 {
+		t.Fatalf("300 requests gave %d distinct scores; want the score to rise, in hundredths", len(seen))
 	}
 }
 
