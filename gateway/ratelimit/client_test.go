@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,5 +90,43 @@ func TestNewRedisClientWorks(t *testing.T) {
 	defer c.Close()
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPipelinedClientGoesDirectWhenQuiet: scripts go straight on a pooled
+// connection while few are in flight, through the pipeliner when many are,
+// and answer the same either way.
+func TestPipelinedClientGoesDirectWhenQuiet(t *testing.T) {
+	c, err := NewRedisClient(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p := c.(*pipelinedClient)
+	echo := redis.NewScript(`return ARGV[1]`)
+	call := func(i int) {
+		got, err := echo.Run(context.Background(), c, nil, strconv.Itoa(i)).Text()
+		if err != nil || got != strconv.Itoa(i) {
+			t.Errorf("script call %d = %q, %v", i, got, err)
+		}
+	}
+	for i := range 20 {
+		call(i)
+	}
+	if d, pl := p.direct.Load(), p.pipelined.Load(); d < 20 || pl != 0 {
+		t.Fatalf("20 calls one at a time: %d direct, %d pipelined; want all direct", d, pl)
+	}
+	for round := 0; p.pipelined.Load() == 0 && round < 50; round++ {
+		var wg sync.WaitGroup
+		for i := range 64 {
+			wg.Go(func() { call(i) })
+		}
+		wg.Wait()
+	}
+	if p.pipelined.Load() == 0 {
+		t.Fatal("64 calls at once never went through the pipeliner")
+	}
+	if n := p.inFlight.Load(); n != 0 {
+		t.Fatalf("%d calls still counted in flight after all returned", n)
 	}
 }
