@@ -107,7 +107,8 @@ func newScenarioWith(t *testing.T, dir string, guard gateway.Guard, m *anomaly.M
 	mustDo(t, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	mustDo(t, err)
-	srv := gw.PublicServer(tlsConfig)
+	srv, err := gw.PublicServer(tlsConfig)
+	mustDo(t, err)
 	go func() { _ = gw.ServePublic(srv, l) }()
 	t.Cleanup(func() { srv.Close(); gw.Close() })
 	return &scenario{url: "https://" + l.Addr().String(), gw: gw, signer: signer,

@@ -41,7 +41,8 @@ func newStackWithMonitor(t testing.TB, m *anomaly.Monitor) *stack {
 	pool, err := certs.CAPool(ca)
 	must(t, err)
 	pub := listen(t)
-	srv := gw.PublicServer(tlsConfig)
+	srv, err := gw.PublicServer(tlsConfig)
+	must(t, err)
 	go func() { _ = gw.ServePublic(srv, pub) }()
 	t.Cleanup(func() { srv.Close(); gw.Close() })
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}

@@ -114,7 +114,9 @@ func buildStack(t testing.TB, cfg gateway.Config, guard gateway.Guard, sink gate
 
 	writes := new(atomic.Int64)
 	pub, adm := &countingListener{Listener: listen(t), writes: writes}, listen(t)
-	srv, admSrv := gw.PublicServer(tlsConfig), gw.AdminServer(gw.AdminHandler(engine))
+	srv, err := gw.PublicServer(tlsConfig)
+	must(t, err)
+	admSrv := gw.AdminServer(gw.AdminHandler(engine))
 	go func() { _ = gw.ServePublic(srv, pub) }()
 	go func() { _ = admSrv.Serve(adm) }()
 	t.Cleanup(func() { srv.Close(); admSrv.Close(); gw.Close() })

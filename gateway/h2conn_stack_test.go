@@ -40,3 +40,14 @@ func TestHTTP2ResponseIsOneWrite(t *testing.T) {
 		t.Fatalf("%d responses took %d writes; want about one each (two each without coalescing)", n, w)
 	}
 }
+
+// TestPublicServerRefusesTLSWithoutHTTP2Suites: a TLS 1.2 config whose
+// cipher suites HTTP/2 forbids is an error at start, not a panic.
+func TestPublicServerRefusesTLSWithoutHTTP2Suites(t *testing.T) {
+	s := newStack(t, gateway.Config{}, nil)
+	conf := &tls.Config{MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}}
+	if srv, err := s.gw.PublicServer(conf); err == nil {
+		t.Fatalf("PublicServer accepted TLS 1.2 without AES-128-GCM: %v", srv)
+	}
+}

@@ -20,8 +20,10 @@ const (
 )
 
 // PublicServer is the HTTPS server for Handler, with the connection guards.
-// Serve it with ServePublic so the per-IP connection cap applies.
-func (g *Gateway) PublicServer(tlsConfig *tls.Config) *http.Server {
+// Serve it with ServePublic so the per-IP connection cap applies. It fails
+// only for a TLS config that HTTP/2 refuses (TLS 1.2 cipher suites without
+// AES-128-GCM).
+func (g *Gateway) PublicServer(tlsConfig *tls.Config) (*http.Server, error) {
 	srv := &http.Server{
 		Handler:           g.Handler(),
 		TLSConfig:         tlsConfig,
@@ -39,9 +41,9 @@ func (g *Gateway) PublicServer(tlsConfig *tls.Config) *http.Server {
 		},
 	}
 	if err := serveHTTP2(srv); err != nil {
-		panic(err) // only a TLS config without HTTP/2's required cipher suites fails, and ours has them
+		return nil, err
 	}
-	return srv
+	return srv, nil
 }
 
 // ServePublic serves srv over TLS on l, closing connections beyond the

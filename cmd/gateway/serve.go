@@ -137,7 +137,10 @@ func assemble(ctx context.Context, c config, log *slog.Logger, stderr io.Writer)
 		s.close()
 		return nil, err
 	}
-	s.public = s.gw.PublicServer(tlsConfig)
+	if s.public, err = s.gw.PublicServer(tlsConfig); err != nil {
+		s.close()
+		return nil, err
+	}
 	s.admin = s.gw.AdminServer(s.gw.AdminHandler(s.engine))
 	if c.ACME.HTTPListen != "" {
 		s.acmeHTTP = s.acmeHTTPServer()
