@@ -126,10 +126,21 @@ func (c *coalescingConn) flushHeld() {
 	}
 }
 
-// Close sends anything held, then closes.
+// closeFlushTimeout bounds the last send of held bytes when closing.
+const closeFlushTimeout = time.Second
+
+// Close sends anything held, then closes. A write blocked on a peer that
+// does not read holds the lock: Close then closes at once, which ends that
+// write too (waiting for the lock would wait for ever).
 func (c *coalescingConn) Close() error {
 	c.timer.Stop()
-	c.flushHeld()
+	if c.mu.TryLock() {
+		if len(c.held) > 0 && c.err == nil {
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+			_ = c.writeHeld()
+		}
+		c.mu.Unlock()
+	}
 	return c.Conn.Close()
 }
 

@@ -203,6 +203,38 @@ func TestCoalescingConnCloseSendsHeld(t *testing.T) {
 	}
 }
 
+// TestCoalescingConnCloseEndsABlockedWrite: a peer that reads nothing
+// blocks a write; closing the connection must end it, not wait for it.
+func TestCoalescingConnCloseEndsABlockedWrite(t *testing.T) {
+	srv, _, _ := tlsPair(t) // the client never reads
+	blocked := make(chan error, 1)
+	go func() {
+		chunk := frame(0x0, 0, 16<<10)
+		for {
+			if _, err := srv.Write(chunk); err != nil {
+				blocked <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // the socket buffers fill and a Write blocks
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for a write to a peer that does not read")
+	}
+	select {
+	case err := <-blocked:
+		if err == nil {
+			t.Fatal("the blocked write ended without an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the blocked write did not end when the connection closed")
+	}
+}
+
 // TestCoalescingConnReportsALateFailure: a held write that fails on the
 // timer closes the connection and fails the next Write.
 func TestCoalescingConnReportsALateFailure(t *testing.T) {
