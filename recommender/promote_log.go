@@ -1,6 +1,7 @@
 package recommender
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,32 @@ type ArmFigures struct {
 	Settled      int     `json:"settled"`
 	Converted    int     `json:"converted"`
 	Availability float64 `json:"availability"`
+}
+
+// ReadPromotions reads root's promotions log, oldest first; none when the
+// root has never had a promotion.
+func ReadPromotions(root string) ([]Promotion, error) {
+	f, err := os.Open(filepath.Join(root, PromotionsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("promotions log: %w", err)
+	}
+	defer f.Close()
+	var out []Promotion
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20) // a line holds two clipped texts and the monitor's figures
+	for sc.Scan() {
+		var p Promotion
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			return nil, fmt.Errorf("promotions log line %q: %w", sc.Text(), err)
+		}
+		out = append(out, p)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("promotions log: %w", err)
+	}
+	return out, nil
 }
 
 // maxPromotionText bounds By and Reason in the log.

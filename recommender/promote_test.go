@@ -1,8 +1,6 @@
 package recommender_test
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -40,22 +38,11 @@ func promoteScene(tb testing.TB) (root, canaryRoot string) {
 
 func promotions(tb testing.TB, root string) []recommender.Promotion {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(root, recommender.PromotionsFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
+	log, err := recommender.ReadPromotions(root)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []recommender.Promotion
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		var p recommender.Promotion
-		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
-			tb.Fatalf("promotions log line %q: %v", sc.Text(), err)
-		}
-		out = append(out, p)
-	}
-	return out
+	return log
 }
 
 func TestOpenCandidate(t *testing.T) {

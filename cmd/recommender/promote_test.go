@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -81,22 +79,11 @@ func promoteRoot(tb testing.TB) (root, keys string) {
 
 func readPromotions(tb testing.TB, root string) []recommender.Promotion {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(root, recommender.PromotionsFile))
-	if os.IsNotExist(err) {
-		return nil
-	} else if err != nil {
+	log, err := recommender.ReadPromotions(root)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []recommender.Promotion
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		var p recommender.Promotion
-		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
-			tb.Fatalf("promotions log line %q: %v", sc.Text(), err)
-		}
-		out = append(out, p)
-	}
-	return out
+	return log
 }
 
 func TestPromoteOnline(t *testing.T) {
