@@ -23,10 +23,13 @@
 # when absent), REDIS (1: also the gateway with Redis; 0: skip),
 # REDIS_TIMEOUT (that gateway's Redis client timeouts, 250ms), REDIS_QUERY
 # (more Redis URL options), GATEWAY_YAML_EXTRA (lines added to the gateways'
-# config), PROFILE=1 (a perf profile of the gateway each gateway run drives),
+# config), ONLY (throughput or latency: only those runs; both by default,
+# and the summary needs both), PROFILE=1 (a perf profile of the gateway each gateway run drives),
 # PGO_OUT=FILE (Go's CPU profile of both gateways' throughput runs, merged:
 # cmd/gateway/default.pgo is made so:
-#   PGO_OUT=cmd/gateway/default.pgo bash scripts/bench-nginx.sh).
+#   PGO_OUT=cmd/gateway/default.pgo bash scripts/bench-nginx.sh), TRACE=1
+# (a Go execution trace of each gateway latency run, kept in TRACE_DIR,
+# ./traces by default; go tool trace -pprof=sched FILE shows the wake-ups).
 # Every process runs on loopback on free ports, in a temporary folder, and is
 # stopped on exit. The gateways' rate limits are raised for the throughput
 # runs so that every request takes the whole chain to an allow verdict; each
@@ -44,6 +47,8 @@ USERS=${USERS:-1000}
 BIN=${BIN:-bin}
 REDIS=${REDIS:-1}
 ROUNDS=${ROUNDS:-3}
+ONLY=${ONLY:-}
+case $ONLY in ""|throughput|latency) ;; *) echo "ONLY must be throughput or latency, not '$ONLY'" >&2; exit 2 ;; esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive whole number, not '$ROUNDS'" >&2; exit 2; }
 
 pkgs=(nginx:nginx h2load:nghttp2-client curl:curl)
@@ -251,6 +256,12 @@ drive() {
       "http://127.0.0.1:$target_admin/admin/debug/pprof/profile?seconds=$(( DURATION > 3 ? DURATION - 2 : 1 ))" &
     prof_pid=$!
   fi
+  if [ "${TRACE:-0}" = 1 ] && [ -n "$target_pid" ] && [[ $name == lat-gateway* ]]; then # Go's execution trace
+    local tsecs=$(( LAT_DURATION > 3 ? LAT_DURATION - 2 : 1 ))
+    curl -s -H "Authorization: Bearer $admin_token" -o "$work/trace-$name.out" \
+      "http://127.0.0.1:$target_admin/admin/debug/pprof/trace?seconds=$tsecs" &
+    prof_pid=$!
+  fi
   if [ "${PROFILE:-0}" = 1 ] && [ -n "$target_pid" ] && [[ $name == gateway* || $name == lat-gateway* ]]; then
     local secs=$DURATION prev= a # as long as this run (its -D), so it does not spill into the next one
     for a in "$@"; do [ "$prev" != -D ] || secs=$a; prev=$a; done
@@ -302,16 +313,19 @@ drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
 # The idle gateway makes a few background Redis calls meanwhile (none of
 # them EVAL), which the count includes.
 {
-  drive backend-h1 "$be" "${tput[@]}" --h1
+  [ "$ONLY" = latency ] || drive backend-h1 "$be" "${tput[@]}" --h1
   for r in $(seq 1 "$ROUNDS"); do
     echo "== round $r of $ROUNDS" >&2
-    drive "nginx-$r" "$ngx" "${tput[@]}"
-    drive "gateway-$r" "$gw" "${tput[@]}" "${auth[@]}"
-    if [ "$REDIS" = 1 ]; then
-      redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before-$r.txt"
-      drive "gateway-redis-$r" "$gwr" "${tput[@]}" "${auth[@]}"
-      redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-after-$r.txt"
+    if [ "$ONLY" != latency ]; then
+      drive "nginx-$r" "$ngx" "${tput[@]}"
+      drive "gateway-$r" "$gw" "${tput[@]}" "${auth[@]}"
+      if [ "$REDIS" = 1 ]; then
+        redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-before-$r.txt"
+        drive "gateway-redis-$r" "$gwr" "${tput[@]}" "${auth[@]}"
+        redis-cli -p "$redis_port" INFO commandstats >"$work/cmd-after-$r.txt"
+      fi
     fi
+    [ "$ONLY" != throughput ] || continue
     drive "lat-backend-h1-$r" "$be" "${lat[@]}" --h1
     drive "lat-nginx-$r" "$ngx" "${lat[@]}"
     drive "lat-gateway-$r" "$gw" "${lat[@]}" "${auth[@]}"
@@ -319,7 +333,7 @@ drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
   done
 } | tee "$results"
 
-if [ "$REDIS" = 1 ]; then
+if [ "$REDIS" = 1 ] && [ "$ONLY" != latency ]; then
   requests=$(cat "$work"/h2load-gateway-redis-*.log | wc -l)
   # cmdstat_NAME:calls=N,usec=U,...: print NAME N U.
   calls() { awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); print $1, $3, $5 }' "$1"; }
@@ -352,6 +366,12 @@ awk 'FNR == NR { for (i = 1; i <= NF; i++) if ($i ~ /^n=/) n[$1] = substr($i, 3)
     printf "  %-18s gateway %5.1f us CPU, %.2f writes; redis-server %4.1f us; h2load %4.1f us\n",
       $1, g * 1000 / n[$1], w / n[$1], r * 1000 / n[$1], h * 1000 / n[$1]
   }' "$results" "$work/cpu.txt"
+if [ "${TRACE:-0}" = 1 ]; then
+  mkdir -p "${TRACE_DIR:-traces}"
+  for f in "$work"/trace-*.out; do
+    cp "$f" "${TRACE_DIR:-traces}/" && echo "execution trace: ${TRACE_DIR:-traces}/$(basename "$f") (go tool trace -pprof=sched FILE)"
+  done
+fi
 if [ "${PROFILE:-0}" = 1 ]; then
   for f in "$work"/perf-*.data; do
     perf report -i "$f" --no-children --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null |
@@ -364,7 +384,7 @@ fi
 # Per round, from its results lines (NAME-R RPS ... p99 MS ...): the throughput
 # ratios and the p99 added over the backend; then each figure's median and
 # range over the rounds.
-awk -v rounds="$ROUNDS" '
+awk -v rounds="$ROUNDS" -v only="$ONLY" '
   $1 ~ /-[0-9]+$/ && $2 ~ /^[0-9.]+$/ {
     run = $1; sub(/-[0-9]+$/, "", run); r = substr($1, length(run) + 2)
     rps[run, r] = $2
@@ -381,26 +401,40 @@ awk -v rounds="$ROUNDS" '
     med = sprintf(fmt, m); range = sprintf(fmt "–" fmt, a[1], a[n])
   }
   END {
+    tp = only != "latency"; lt = only != "throughput"
     n = 0
     for (r = 1; r <= rounds; r++) {
-      if (!(rps["nginx", r] > 0) || !(("lat-backend-h1", r) in p99)) { print "round " r ": incomplete"; continue }
+      if ((tp && !(rps["nginx", r] > 0)) || (lt && !(("lat-backend-h1", r) in p99))) { print "round " r ": incomplete"; continue }
       n++
-      mem[n] = rps["gateway", r] / rps["nginx", r]
-      red[n] = rps["gateway-redis", r] / rps["nginx", r]
-      agw[n] = p99["lat-gateway", r] - p99["lat-backend-h1", r]
-      agwr[n] = p99["lat-gateway-redis", r] - p99["lat-backend-h1", r]
-      angx[n] = p99["lat-nginx", r] - p99["lat-backend-h1", r]
-      redis = rps["gateway-redis", r] > 0
-      line = sprintf("round %d: throughput %.2f (in memory)", r, mem[n])
-      if (redis) line = line sprintf(", %.2f (Redis)", red[n])
-      line = line sprintf("; added p99 gateway %+.2f ms (in memory)", agw[n])
-      if (redis) line = line sprintf(", %+.2f ms (Redis)", agwr[n])
-      print line sprintf(", nginx %+.2f ms", angx[n])
+      line = sprintf("round %d:", r)
+      if (tp) {
+        mem[n] = rps["gateway", r] / rps["nginx", r]
+        red[n] = rps["gateway-redis", r] / rps["nginx", r]
+        redis = rps["gateway-redis", r] > 0
+        line = line sprintf(" throughput %.2f (in memory)", mem[n])
+        if (redis) line = line sprintf(", %.2f (Redis)", red[n])
+      }
+      if (lt) {
+        agw[n] = p99["lat-gateway", r] - p99["lat-backend-h1", r]
+        agwr[n] = p99["lat-gateway-redis", r] - p99["lat-backend-h1", r]
+        angx[n] = p99["lat-nginx", r] - p99["lat-backend-h1", r]
+        redis = ("lat-gateway-redis", r) in p99
+        line = line sprintf("%s added p99 gateway %+.2f ms (in memory)", tp ? ";" : "", agw[n])
+        if (redis) line = line sprintf(", %+.2f ms (Redis)", agwr[n])
+        line = line sprintf(", nginx %+.2f ms", angx[n])
+      }
+      print line
     }
     if (n == 0) exit
-    stat(mem, n, "%.2f"); line = sprintf("median of %d round%s: throughput %s (in memory, %s)", n, n == 1 ? "" : "s", med, range)
-    if (redis) { stat(red, n, "%.2f"); line = line sprintf(", %s (Redis, %s)", med, range) }
-    stat(agw, n, "%+.2f"); line = line sprintf("; added p99 gateway %s ms (in memory, %s)", med, range)
-    if (redis) { stat(agwr, n, "%+.2f"); line = line sprintf(", %s ms (Redis, %s)", med, range) }
-    stat(angx, n, "%+.2f"); print line sprintf(", nginx %s ms (%s)", med, range)
+    line = sprintf("median of %d round%s:", n, n == 1 ? "" : "s")
+    if (tp) {
+      stat(mem, n, "%.2f"); line = line sprintf(" throughput %s (in memory, %s)", med, range)
+      if (redis) { stat(red, n, "%.2f"); line = line sprintf(", %s (Redis, %s)", med, range) }
+    }
+    if (lt) {
+      stat(agw, n, "%+.2f"); line = line sprintf("%s added p99 gateway %s ms (in memory, %s)", tp ? ";" : "", med, range)
+      if (redis) { stat(agwr, n, "%+.2f"); line = line sprintf(", %s ms (Redis, %s)", med, range) }
+      stat(angx, n, "%+.2f"); line = line sprintf(", nginx %s ms (%s)", med, range)
+    }
+    print line
   }' "$results"
