@@ -77,7 +77,7 @@ type Gateway struct {
 	answers *answerCache
 	// warm serves public requests on goroutines with grown stacks.
 	warm    *warmPool
-	proxy   http.Handler
+	proxy   *proxy
 	reqLog  *requestLog
 	metrics *Metrics
 	log     *slog.Logger
@@ -212,25 +212,26 @@ func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 	user := r.PathValue("userid")
 	if degraded(r.Context()) {
 		held := newHeldAnswer()
-		g.answer(held, r, user)
+		g.answer(held, r)
 		writeDegraded(rec, held, g.cfg.DegradedItems)
 		g.metrics.degraded.Inc()
 	} else {
-		g.answer(rec, r, user)
+		g.answer(rec, r)
 	}
 	g.reqLog.add(user, rec, requestStart(r.Context()))
 }
 
-// answer serves user's recommendations to rec: from the answer cache, the
-// retrieval service, or the fallback when its breaker is open.
-func (g *Gateway) answer(rec *recorder, r *http.Request, user string) {
+// answer serves r's user's recommendations to rec: from the answer cache,
+// the retrieval service, or the fallback when its breaker is open.
+func (g *Gateway) answer(rec *recorder, r *http.Request) {
 	now := time.Now()
-	key := answerKey{user: user, json: strings.Contains(r.Header.Get("Accept"), "application/json")}
+	key := answerKeyOf(r)
+	early := stateOf(r.Context()).early != nil // already asked: its answer is the freshest
 	switch a, hit := g.answers.get(key, now); {
-	case hit:
+	case hit && !early:
 		g.metrics.answerCache.WithLabelValues("hit").Inc()
 		a.serve(rec)
-	case g.breaker.allow(now):
+	case early || g.breaker.allow(now):
 		g.metrics.answerCache.WithLabelValues("miss").Inc()
 		g.proxy.ServeHTTP(rec, r)
 		if rec.Header().Get(fallbackHeader) == "" {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -35,6 +36,11 @@ type answerCache struct {
 type answerKey struct {
 	user string
 	json bool
+}
+
+// answerKeyOf is the key of r's answer: its user and whether it asks for JSON.
+func answerKeyOf(r *http.Request) answerKey {
+	return answerKey{user: r.PathValue("userid"), json: strings.Contains(r.Header.Get("Accept"), "application/json")}
 }
 
 type cachedAnswer struct {
