@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/reelguard/reelguard/anomaly"
@@ -21,10 +20,6 @@ type reqState struct {
 	// sharedDistinct is the principal's distinct targets over all replicas,
 	// from the guard's shared counter (0: none; see check).
 	sharedDistinct int64
-	// early is the upstream request started while the guard's Redis round
-	// trip was in flight (see check): the proxy reads its answer, and the
-	// guard abandons it if nobody did.
-	early *pendingExchange
 }
 
 const stateKey ctxKey = 100
@@ -73,40 +68,11 @@ func (g *Gateway) check(r *http.Request, p auth.Principal, rate ratelimit.Rate) 
 	if target := r.PathValue("userid"); shared && target != "" && target != p.Subject {
 		req.Counters = []ratelimit.Counter{{Name: targetsCounter, Window: g.monitor.Extraction.Window(), Member: target}}
 	}
-	if g.startsEarly(r) {
-		req.BeforeRoundTrip = func() {
-			stateOf(r.Context()).early = g.proxy.start(r, p)
-			g.metrics.earlyUpstream.WithLabelValues("started").Inc()
-		}
-	}
 	v, err := g.checker.Check(r.Context(), req)
 	if err == nil && len(req.Counters) == 1 && len(v.Counters) == 1 {
 		stateOf(r.Context()).sharedDistinct = v.Counters[0]
 	}
 	return v, err
-}
-
-// startsEarly reports whether r's upstream request should go out while the
-// guard's Redis round trip is in flight rather than after it: a bodiless
-// recommendation request whose answer is not cached, while the retrieval
-// service is healthy. Its answer is read only if the request is allowed;
-// the local state (blocks, revocations, keys over their limit) refuses
-// without a round trip, so repeat offenders start nothing upstream.
-func (g *Gateway) startsEarly(r *http.Request) bool {
-	if r.Method != http.MethodGet || r.ContentLength != 0 || strings.Contains(r.URL.RawQuery, ";") ||
-		r.PathValue("userid") == "" || !g.breaker.closed() {
-		return false
-	}
-	_, hit := g.answers.get(answerKeyOf(r), time.Now())
-	return !hit
-}
-
-// dropEarly abandons the request's early upstream request if the proxy did
-// not take it (the request was refused after it went out).
-func (g *Gateway) dropEarly(st *reqState) {
-	if st.early != nil && st.early.abandon() {
-		g.metrics.earlyUpstream.WithLabelValues("abandoned").Inc()
-	}
 }
 
 // floodFlagged reports an address the flood detector throttles or blocks.

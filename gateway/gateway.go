@@ -77,7 +77,7 @@ type Gateway struct {
 	answers *answerCache
 	// warm serves public requests on goroutines with grown stacks.
 	warm    *warmPool
-	proxy   *proxy
+	proxy   http.Handler
 	reqLog  *requestLog
 	metrics *Metrics
 	log     *slog.Logger
@@ -212,26 +212,25 @@ func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 	user := r.PathValue("userid")
 	if degraded(r.Context()) {
 		held := newHeldAnswer()
-		g.answer(held, r)
+		g.answer(held, r, user)
 		writeDegraded(rec, held, g.cfg.DegradedItems)
 		g.metrics.degraded.Inc()
 	} else {
-		g.answer(rec, r)
+		g.answer(rec, r, user)
 	}
 	g.reqLog.add(user, rec, requestStart(r.Context()))
 }
 
-// answer serves r's user's recommendations to rec: from the answer cache,
-// the retrieval service, or the fallback when its breaker is open.
-func (g *Gateway) answer(rec *recorder, r *http.Request) {
+// answer serves user's recommendations to rec: from the answer cache, the
+// retrieval service, or the fallback when its breaker is open.
+func (g *Gateway) answer(rec *recorder, r *http.Request, user string) {
 	now := time.Now()
-	key := answerKeyOf(r)
-	early := stateOf(r.Context()).early != nil // already asked: its answer is the freshest
+	key := answerKey{user: user, json: strings.Contains(r.Header.Get("Accept"), "application/json")}
 	switch a, hit := g.answers.get(key, now); {
-	case hit && !early:
+	case hit:
 		g.metrics.answerCache.WithLabelValues("hit").Inc()
 		a.serve(rec)
-	case early || g.breaker.allow(now):
+	case g.breaker.allow(now):
 		g.metrics.answerCache.WithLabelValues("miss").Inc()
 		g.proxy.ServeHTTP(rec, r)
 		if rec.Header().Get(fallbackHeader) == "" {

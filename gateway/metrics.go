@@ -35,7 +35,6 @@ type Metrics struct {
 	degraded        prometheus.Counter
 	alerts          *prometheus.CounterVec
 	answerCache     *prometheus.CounterVec
-	earlyUpstream   *prometheus.CounterVec
 	LimiterDegraded prometheus.Gauge
 }
 
@@ -89,14 +88,11 @@ func NewMetrics() *Metrics {
 		answerCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelguard_answer_cache_total", Help: "Recommendation answers by cache result (hit, miss)."},
 			[]string{"result"}),
-		earlyUpstream: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "reelguard_upstream_early_total", Help: "Upstream requests sent while the guard's Redis round trip was in flight, by result (started; abandoned: the request was then refused)."},
-			[]string{"result"}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.authFailures, m.policyDenials, m.rateLimited,
-		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.degraded, m.alerts, m.answerCache, m.earlyUpstream, m.LimiterDegraded,
+		m.limiterErrors, m.upstreamErrors, m.requestLog, m.connRejected, m.policyEdits, m.ingested, m.blocked, m.shed, m.fallbacks, m.degraded, m.alerts, m.answerCache, m.LimiterDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -35,7 +35,6 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 		}
 		defer g.shed.release()
 		state := &reqState{addr: parseAddr(r)}
-		defer g.dropEarly(state)
 		r = r.WithContext(context.WithValue(r.Context(), stateKey, state))
 		if g.floodFlagged(r) {
 			g.metrics.rateLimited.WithLabelValues("flood").Inc()

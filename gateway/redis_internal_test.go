@@ -53,22 +53,12 @@ func testRedisURL(tb testing.TB) string {
 // newSharedGuards returns n guards sharing one Redis under a fresh prefix,
 // as n replicas would.
 func newSharedGuards(tb testing.TB, url string, n int) []Guard {
-	urls := make([]string, n)
-	for i := range urls {
-		urls[i] = url
-	}
-	return replicaGuards(tb, urls...)
-}
-
-// replicaGuards returns a guard per URL, all under one fresh prefix: the
-// replicas of one deployment, each reaching Redis by its own URL.
-func replicaGuards(tb testing.TB, urls ...string) []Guard {
 	tb.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "test" + hex.EncodeToString(b)
-	out := make([]Guard, len(urls))
-	for i, url := range urls {
+	out := make([]Guard, n)
+	for i := range out {
 		// Timeouts a loaded test machine meets: the request path's 50 ms would
 		// send the guard to its in-process fallback now and then.
 		client, err := ratelimit.NewRedisClient(patient(url))

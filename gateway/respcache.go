@@ -3,7 +3,6 @@ package gateway
 import (
 	"cmp"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -36,11 +35,6 @@ type answerCache struct {
 type answerKey struct {
 	user string
 	json bool
-}
-
-// answerKeyOf is the key of r's answer: its user and whether it asks for JSON.
-func answerKeyOf(r *http.Request) answerKey {
-	return answerKey{user: r.PathValue("userid"), json: strings.Contains(r.Header.Get("Accept"), "application/json")}
 }
 
 type cachedAnswer struct {

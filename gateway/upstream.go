@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -80,156 +79,60 @@ func newUpstreamTransport(up *url.URL, tlsConfig *tls.Config, timeout time.Durat
 // returns the connection for the next request. A request that finds its
 // kept-alive connection closed by the service is sent again once on a new
 // connection when it has no body (as net/http does for idempotent ones).
-//
-// When req's context carries an exchange started for it beforehand (see
-// withPending), RoundTrip reads that one's answer instead of sending req.
 func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	early, _ := ctx.Value(pendingKey{}).(*pendingExchange)
 	for attempt := 0; ; attempt++ {
-		var p *pendingExchange
-		if attempt == 0 && early != nil && early.take() {
-			p = early
-		} else {
-			p = t.send(ctx, req)
-		}
-		if p.dialErr != nil {
+		c, reused, err := t.conn(ctx)
+		if err != nil {
 			if req.Body != nil {
 				req.Body.Close() // a RoundTripper closes it whatever happens
 			}
-			return nil, p.dialErr
+			return nil, err
 		}
-		resp, err := p.receive()
+		resp, err := t.exchange(ctx, c, req)
 		if err == nil {
 			return resp, nil
 		}
-		if !p.reused || attempt > 0 || p.req.Body != nil && p.req.Body != http.NoBody || ctx.Err() != nil {
+		c.Close()
+		if !reused || attempt > 0 || req.Body != nil && req.Body != http.NoBody || ctx.Err() != nil {
 			return nil, err
 		}
 	}
 }
 
-// pendingExchange is a request written to the retrieval service whose
-// answer is still to be read. The gateway starts one for an answer-cache
-// miss just before the guard's Redis round trip, so that the service
-// computes the answer while Redis decides, and reads it only once the
-// request is allowed (see Gateway.check); a request refused meanwhile
-// abandons it.
-type pendingExchange struct {
-	t      *upstreamTransport
-	c      *upstreamConn
-	req    *http.Request
-	reused bool
-	// stop ends the watch that cuts the connection's deadline when req's
-	// context ends; false: it had already fired.
-	stop    func() bool
-	dialErr error // no connection: nothing was sent
-	sendErr error // the request did not go out whole; c is closed
-	taken   atomic.Bool
-}
-
-type pendingKey struct{}
-
-// withPending makes RoundTrip read p's answer for the request of ctx.
-func withPending(ctx context.Context, p *pendingExchange) context.Context {
-	return context.WithValue(ctx, pendingKey{}, p)
-}
-
-// send takes a connection and writes req on it, under req's deadline (the
-// transport's timeout when ctx has none). Errors are kept in the exchange.
-func (t *upstreamTransport) send(ctx context.Context, req *http.Request) *pendingExchange {
-	p := &pendingExchange{t: t, req: req}
-	p.c, p.reused, p.dialErr = t.conn(ctx)
-	if p.dialErr != nil {
-		return p
-	}
+// exchange writes req on c and reads the response header.
+func (t *upstreamTransport) exchange(ctx context.Context, c *upstreamConn, req *http.Request) (*http.Response, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(t.timeout)
 	}
-	if err := p.c.SetDeadline(deadline); err != nil {
-		p.fail(err)
-		return p
+	if err := c.SetDeadline(deadline); err != nil {
+		return nil, err
 	}
 	// A client that goes away ends the exchange at once.
-	c := p.c
-	p.stop = context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	if err := req.Write(c.bw); err != nil {
-		p.stop()
-		p.fail(err)
-		return p
+		stop()
+		return nil, err
 	}
 	if err := c.bw.Flush(); err != nil {
-		p.stop()
-		p.fail(err)
-	}
-	return p
-}
-
-func (p *pendingExchange) fail(err error) {
-	p.sendErr = err
-	p.c.Close()
-}
-
-// take claims p for its one reader: false when it was claimed before.
-func (p *pendingExchange) take() bool { return p.taken.CompareAndSwap(false, true) }
-
-// receive reads the response's header; the body stays on the connection
-// (see upstreamBody). On error the connection is closed.
-func (p *pendingExchange) receive() (*http.Response, error) {
-	if p.dialErr != nil {
-		return nil, p.dialErr
-	}
-	if p.sendErr != nil {
-		return nil, p.sendErr
+		stop()
+		return nil, err
 	}
 	for {
-		resp, err := http.ReadResponse(p.c.br, p.req)
+		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			p.stop()
-			p.c.Close()
+			stop()
 			return nil, err
 		}
 		if resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			continue // 100 Continue and the like come before the answer
 		}
-		resp.Body = &upstreamBody{ReadCloser: resp.Body, t: p.t, c: p.c, stop: p.stop, reuse: !resp.Close,
+		resp.Body = &upstreamBody{ReadCloser: resp.Body, t: t, c: c, stop: stop, reuse: !resp.Close,
 			eof: resp.Body == http.NoBody}
 		return resp, nil
 	}
 }
-
-// abandon gives up an exchange nobody took: its answer is read and dropped
-// on a goroutine of its own, off the request's deadline watch, and the
-// connection goes back to the pool (or is closed if the answer is long,
-// broken or already cut off). It reports whether p was abandoned (false:
-// it had been taken).
-func (p *pendingExchange) abandon() bool {
-	if !p.take() {
-		return false
-	}
-	if p.dialErr != nil || p.sendErr != nil {
-		return true
-	}
-	if !p.stop() { // the request's context ended: the deadline was cut
-		p.c.Close()
-		return true
-	}
-	p.stop = func() bool { return true } // the deadline of send stands
-	go func() {
-		resp, err := p.receive()
-		if err != nil {
-			return
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAbandonedBody))
-		resp.Body.Close() // back to the pool only if read to its end
-	}()
-	return true
-}
-
-// maxAbandonedBody is how much of an abandoned answer is read to keep its
-// connection; a longer one closes it.
-const maxAbandonedBody = 256 << 10
 
 // conn returns an idle connection or dials one.
 func (t *upstreamTransport) conn(ctx context.Context) (c *upstreamConn, reused bool, err error) {

@@ -111,9 +111,6 @@ func (l *Redis) Check(ctx context.Context, req Request) (Verdict, error) {
 	}
 	p := req.Rate.params(time.Microsecond)
 	keys, args := l.checkArgs(req, p)
-	if req.BeforeRoundTrip != nil {
-		req.BeforeRoundTrip()
-	}
 	vals, err := checkScript.Run(ctx, l.client, keys, args...).Int64Slice()
 	if err != nil {
 		return Verdict{}, fmt.Errorf("redis check: %w", err)

@@ -46,12 +46,6 @@ type Request struct {
 	Rate Rate
 	// Counters are incremented for an allowed request only.
 	Counters []Counter
-	// BeforeRoundTrip, when set, is called just before the request's Redis
-	// round trip: only when the local state (block and revocation copies,
-	// keys known to be over their limit) has not decided it already, and
-	// only by a checker that goes to Redis. The gateway starts the upstream
-	// request there, so that the two round trips overlap.
-	BeforeRoundTrip func()
 }
 
 // Counter is an anomaly counter kept per subject. A request counter counts
