@@ -226,7 +226,19 @@ func (g *Gateway) recommend(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) answer(rec *recorder, r *http.Request, user string) {
 	now := time.Now()
 	key := answerKey{user: user, json: strings.Contains(r.Header.Get("Accept"), "application/json")}
-	switch a, hit := g.answers.get(key, now); {
+	a, hit := g.answers.get(key, now)
+	if !hit {
+		// Requests for an answer being fetched wait for that fetch.
+		if wait, lead := g.answers.fetch(key); lead {
+			defer g.answers.fetched(key)
+		} else {
+			g.metrics.answerCache.WithLabelValues("shared").Inc()
+			g.awaitFetch(r, wait)
+			now = time.Now()
+			a, hit = g.answers.get(key, now)
+		}
+	}
+	switch {
 	case hit:
 		g.metrics.answerCache.WithLabelValues("hit").Inc()
 		a.serve(rec)
@@ -238,6 +250,20 @@ func (g *Gateway) answer(rec *recorder, r *http.Request, user string) {
 		}
 	default:
 		g.degrade(rec, r)
+	}
+}
+
+// awaitFetch waits for another request's fetch of the same answer to end
+// (wait closed), at most the upstream timeout and while the client waits.
+// If it ends without an answer to keep (a failure, a fallback), the waiter
+// asks for itself.
+func (g *Gateway) awaitFetch(r *http.Request, wait <-chan struct{}) {
+	t := time.NewTimer(g.cfg.UpstreamTimeout)
+	defer t.Stop()
+	select {
+	case <-wait:
+	case <-t.C:
+	case <-r.Context().Done():
 	}
 }
 

@@ -86,7 +86,7 @@ func NewMetrics() *Metrics {
 		degraded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reelguard_degraded_answers_total", Help: "Recommendation answers cut to fewer items without scores by the policy's degrade obligation."}),
 		answerCache: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "reelguard_answer_cache_total", Help: "Recommendation answers by cache result (hit, miss)."},
+			Name: "reelguard_answer_cache_total", Help: "Recommendation answers by cache result (hit, miss; shared: a miss that waited for another request's fetch of the same answer, then counted as hit or miss)."},
 			[]string{"result"}),
 		LimiterDegraded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reelguard_limiter_degraded", Help: "1 while the shared limiter is unreachable and the in-process fallback is in use."}),

@@ -30,6 +30,10 @@ type answerCache struct {
 	mu      sync.Mutex
 	model   string
 	entries map[answerKey]cachedAnswer
+	// fetching has a channel per key whose answer one request is fetching
+	// from the retrieval service, closed when that fetch ends: concurrent
+	// misses for one user wait for its answer instead of asking again.
+	fetching map[answerKey]chan struct{}
 }
 
 type answerKey struct {
@@ -45,7 +49,7 @@ type cachedAnswer struct {
 }
 
 func newAnswerCache(ttl time.Duration, max int) *answerCache {
-	return &answerCache{ttl: ttl, max: max, entries: make(map[answerKey]cachedAnswer)}
+	return &answerCache{ttl: ttl, max: max, entries: make(map[answerKey]cachedAnswer), fetching: make(map[answerKey]chan struct{})}
 }
 
 func (c *answerCache) get(k answerKey, now time.Time) (cachedAnswer, bool) {
@@ -76,6 +80,35 @@ func (c *answerCache) put(k answerKey, rec *recorder, now time.Time) {
 		c.model = generation
 	}
 	c.entries[k] = cachedAnswer{body: rec.body, contentType: h.Get("Content-Type"), model: model, expires: now.Add(c.ttl)}
+}
+
+// fetch makes the caller the one fetching k's answer (lead), unless a
+// fetch of it is running: then wait is closed when that one ends. Without
+// a cache every caller leads.
+func (c *answerCache) fetch(k answerKey) (wait <-chan struct{}, lead bool) {
+	if c == nil {
+		return nil, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.fetching[k]; ok {
+		return ch, false
+	}
+	c.fetching[k] = make(chan struct{})
+	return nil, true
+}
+
+// fetched ends the fetch of k that the caller leads.
+func (c *answerCache) fetched(k answerKey) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.fetching[k]; ok {
+		close(ch)
+		delete(c.fetching, k)
+	}
 }
 
 // serve writes a cached answer.

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -25,9 +26,9 @@ func TestOverloadShedsAnonymousFirst(t *testing.T) {
 	s := newStack(t, gateway.Config{Upstream: "http://" + l.Addr().String(), UpstreamTimeout: time.Minute, MaxInFlight: 4}, nil)
 	svc := s.token(t, "svc", "service")
 	var stuck sync.WaitGroup
-	for range 3 {
+	for i := range 3 { // three users: requests for one would share one upstream request
 		stuck.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, s.url+"/recommend/42", nil)
+			req, _ := http.NewRequest(http.MethodGet, s.url+"/recommend/"+strconv.Itoa(41+i), nil)
 			req.Header.Set("Authorization", "Bearer "+svc)
 			if resp, err := s.client.Do(req); err == nil {
 				resp.Body.Close()
