@@ -19,7 +19,9 @@
 #
 # Knobs (environment): ROUNDS (3), DURATION (s, 15), LAT_DURATION (s, 10),
 # CLIENTS (16), STREAMS (10), LAT_RPS (moderate rate for the latency runs,
-# 200 req/s), USERS (user ids spread over, 1000), BIN (binaries, bin; built
+# 200 req/s), LAT_CLIENTS (its h2load clients, 4: they start together and
+# send in step, so every LAT_CLIENTS/LAT_RPS seconds that many requests
+# arrive at once; 1 sends them one at a time), USERS (user ids spread over, 1000), BIN (binaries, bin; built
 # when absent), REDIS (1: also the gateway with Redis; 0: skip),
 # REDIS_TIMEOUT (that gateway's Redis client timeouts, 250ms), REDIS_QUERY
 # (more Redis URL options), GATEWAY_YAML_EXTRA (lines added to the gateways'
@@ -43,6 +45,8 @@ LAT_DURATION=${LAT_DURATION:-10}
 CLIENTS=${CLIENTS:-16}
 STREAMS=${STREAMS:-10}
 LAT_RPS=${LAT_RPS:-200}
+LAT_CLIENTS=${LAT_CLIENTS:-4}
+[[ $LAT_CLIENTS =~ ^[1-9][0-9]*$ ]] || { echo "LAT_CLIENTS must be a positive whole number, not '$LAT_CLIENTS'" >&2; exit 2; }
 USERS=${USERS:-1000}
 BIN=${BIN:-bin}
 REDIS=${REDIS:-1}
@@ -294,11 +298,11 @@ drive() {
 
 auth=(-H "authorization: Bearer $token")
 tput=(-c "$CLIENTS" -m "$STREAMS" -D "$DURATION")
-lat=(-c 4 -m 1 -D "$LAT_DURATION")
+lat=(-c "$LAT_CLIENTS" -m 1 -D "$LAT_DURATION")
 if [[ $(h2load --help 2>&1) == *--rps* ]]; then # (grep -q would SIGPIPE h2load under pipefail)
-  lat+=(--rps "$(( (LAT_RPS + 3) / 4 ))")
+  lat+=(--rps "$(( (LAT_RPS + LAT_CLIENTS - 1) / LAT_CLIENTS ))")
 else
-  echo "h2load has no --rps: latency runs are closed-loop with 4 clients, 1 stream each" >&2
+  echo "h2load has no --rps: latency runs are closed-loop with $LAT_CLIENTS clients, 1 stream each" >&2
 fi
 ngx=https://127.0.0.1:$ngx_port gw=https://127.0.0.1:$gw_port be=http://127.0.0.1:$rec_port
 gwr=https://127.0.0.1:$gwr_port
