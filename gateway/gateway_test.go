@@ -154,6 +154,7 @@ func fakeRecommender(t testing.TB) string {
 		for i := range ids {
 			ids[i] = fmt.Sprintf("movie+%d+%s", i, r.PathValue("userid"))
 		}
+		w.Header().Set("X-Content-Type-Options", "nosniff") // as the recommender does
 		w.Header().Set("X-Seen-Subject", r.Header.Get("X-Reelguard-Subject"))
 		w.Header().Set("X-Seen-Authorization", r.Header.Get("Authorization"))
 		if r.Header.Get("Accept") == "application/json" {

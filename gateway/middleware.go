@@ -178,12 +178,21 @@ func tooMany(w http.ResponseWriter, res ratelimit.Result, reason string) {
 	writeError(w, http.StatusTooManyRequests, reason, "too many requests")
 }
 
+// securityHeaderValues are set on every response of the gateway's own. A
+// proxied answer's copies of them are dropped (see newProxy), so that each
+// appears once.
+var securityHeaderValues = [...]struct{ name, value string }{
+	{"X-Content-Type-Options", "nosniff"},
+	{"Strict-Transport-Security", "max-age=63072000; includeSubDomains"},
+	{"Referrer-Policy", "no-referrer"},
+}
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		h.Set("Referrer-Policy", "no-referrer")
+		for _, sh := range securityHeaderValues {
+			h.Set(sh.name, sh.value)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -45,6 +45,9 @@ func newProxy(cfg Config, failed func(http.ResponseWriter, *http.Request, error)
 			if resp.StatusCode >= 500 {
 				return fmt.Errorf("upstream answered %d", resp.StatusCode)
 			}
+			for _, sh := range securityHeaderValues {
+				resp.Header.Del(sh.name) // the gateway's own are set already
+			}
 			ok()
 			return nil
 		},
