@@ -23,16 +23,13 @@ func (a subjectAuth) VerifyContext(context.Context, string) (auth.Principal, err
 	return auth.Principal{Subject: a.sub, Role: "service"}, nil
 }
 
-// metricValue reads a counter's or a gauge's value.
-func metricValue(c prometheus.Metric) float64 {
+// counterValue reads a counter's value.
+func counterValue(c prometheus.Counter) float64 {
 	var m dto.Metric
 	if err := c.Write(&m); err != nil {
 		panic(err)
 	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
+	return m.GetCounter().GetValue()
 }
 
 // shareStack is a gateway in front of a recommender that holds every
@@ -88,11 +85,11 @@ func (s *shareStack) concurrently(t *testing.T, ctx context.Context) (codes []in
 		wg.Go(func() { codes[i], bodies[i] = s.get(ctx) })
 	}
 	shared := s.g.metrics.answerCache.WithLabelValues("shared")
-	for deadline := time.Now().Add(10 * time.Second); metricValue(shared) < 2; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); counterValue(shared) < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			s.release()
 			wg.Wait()
-			t.Fatalf("%v requests waited for the running fetch; want 2 (the recommender got %d)", metricValue(shared), s.requests.Load())
+			t.Fatalf("%v requests waited for the running fetch; want 2 (the recommender got %d)", counterValue(shared), s.requests.Load())
 		}
 	}
 	s.release()
