@@ -4,12 +4,15 @@
 # driven by h2load with the same clients, streams and duration. Two gateways
 # run side by side: one with in-memory state and (REDIS=1) one with a
 # redis-server, whose Redis commands per request are counted with INFO
-# commandstats.
+# commandstats. The latency runs also measure the floor under the gateway:
+# cmd/benchproxy, a bare Go HTTP/2 reverse proxy with none of the gateway's
+# chain, alone and (REDIS=1) making the gateway's one Redis check per request.
 #
 # The machine is shared and noisy: two runs minutes apart can differ by a
 # third. So the runs are interleaved in ROUNDS rounds, each one back to back:
 # throughput nginx-R, gateway-R, gateway-redis-R, then latency at a moderate
-# rate lat-backend-h1-R, lat-nginx-R, lat-gateway-R, lat-gateway-redis-R.
+# rate lat-backend-h1-R, lat-nginx-R, lat-floor-R, lat-floor-redis-R,
+# lat-gateway-R, lat-gateway-redis-R.
 # Each round gives the gateway/nginx throughput ratios and the p99 each
 # proxy adds over the backend, measured close together in time; the summary
 # prints them per round and their median (and range) over the rounds. The recommender called
@@ -62,6 +65,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x "$BIN/gateway" ] || [ ! -x "$BIN/recommender" ] || [ ! -x "$BIN/devbroker" ]; then
   go build -o "$BIN/" ./cmd/gateway ./cmd/recommender ./cmd/devbroker
 fi
+[ -x "$BIN/benchproxy" ] || go build -o "$BIN/" ./cmd/benchproxy
 
 work=$(mktemp -d /tmp/reelguard-bench.XXXXXX)
 data=$work/data
@@ -101,6 +105,7 @@ pick_port() {
 pick_port rec_port; pick_port ngx_port; pick_port kafka_port
 pick_port gw_port; pick_port admin_port         # the gateway with in-memory state
 pick_port gwr_port; pick_port gwr_admin_port    # the gateway with Redis
+pick_port fl_port; pick_port flr_port           # the floor, without and with Redis
 
 "$BIN/devbroker" --listen "127.0.0.1:$kafka_port" --data "$data/broker" >"$work/logs/devbroker.log" 2>&1 &
 pids+=($!)
@@ -204,10 +209,27 @@ if [ "$REDIS" = 1 ]; then
   gwr_pid=$started_pid
 fi
 
+# The floor: benchproxy in front of the same recommender, and with a Redis
+# check per request against the same redis-server (its own keys).
+# start_floor NAME PORT [ARGS...]: its pid is left in started_pid.
+start_floor() {
+  local name=$1 port=$2; shift 2
+  "$BIN/benchproxy" -listen "127.0.0.1:$port" -upstream "http://127.0.0.1:$rec_port" "$@" >"$work/logs/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+  wait_for_line "$work/logs/$name.log" '^benchproxy listening on ' 30 "$started_pid"
+}
+start_floor floor "$fl_port"
+fl_pid=$started_pid flr_pid=
+if [ "$REDIS" = 1 ]; then
+  start_floor floor-redis "$flr_port" -redis "redis://127.0.0.1:$redis_port/0?read_timeout=$rt&write_timeout=$rt&pool_timeout=$rt${REDIS_QUERY:-}"
+  flr_pid=$started_pid
+fi
+
 token=$("$BIN/gateway" token --data "$data" --sub bench-frontend --role service --ttl 1h)
 admin_token=$("$BIN/gateway" token --data "$data" --sub bench-ops --role admin --ttl 1h)
 for base in "https://127.0.0.1:$ngx_port" "https://127.0.0.1:$gw_port" "https://127.0.0.1:$gwr_port" \
-  "http://127.0.0.1:$rec_port"; do
+  "http://127.0.0.1:$rec_port" "https://127.0.0.1:$fl_port" "https://127.0.0.1:$flr_port"; do
   name=$(echo "$base" | tr -c 'a-z0-9\n' _)
   seq 1 "$USERS" | sed "s|^|$base/recommend/|" >"$work/uris-$name.txt"
 done
@@ -229,7 +251,8 @@ cpu_ms() {
 proc_name() {
   case $1 in
     "$rec_pid") echo recommender ;; "$broker_pid") echo devbroker ;; "$gw_pid") echo gateway ;;
-    "${gwr_pid:-x}") echo gateway-redis ;; "${redis_pid:-x}") echo redis ;; *) echo nginx ;;
+    "${gwr_pid:-x}") echo gateway-redis ;; "${redis_pid:-x}") echo redis ;;
+    "$fl_pid") echo floor ;; "${flr_pid:-x}") echo floor-redis ;; *) echo nginx ;;
   esac
 }
 # writes PID...: write system calls the processes have made so far.
@@ -247,7 +270,7 @@ nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid" 2>/dev/null); }
 drive() {
   local name=$1 base=$2; shift 2
   local log=$work/h2load-$name.log out=$work/h2load-$name.out prof_pid= perf_pid=
-  local procs=("$rec_pid" "$broker_pid" "$gw_pid" ${gwr_pid:-} $(nginx_pids) ${redis_pid:-})
+  local procs=("$rec_pid" "$broker_pid" "$gw_pid" ${gwr_pid:-} $(nginx_pids) ${redis_pid:-} "$fl_pid" ${flr_pid:-})
   local before=() wbefore=() p
   for p in "${procs[@]}"; do before+=("$(cpu_ms "$p")"); wbefore+=("$(writes "$p")"); done
   local target_pid= target_admin= # the gateway this run drives, if any
@@ -305,13 +328,15 @@ else
   echo "h2load has no --rps: latency runs are closed-loop with $LAT_CLIENTS clients, 1 stream each" >&2
 fi
 ngx=https://127.0.0.1:$ngx_port gw=https://127.0.0.1:$gw_port be=http://127.0.0.1:$rec_port
-gwr=https://127.0.0.1:$gwr_port
+gwr=https://127.0.0.1:$gwr_port fl=https://127.0.0.1:$fl_port flr=https://127.0.0.1:$flr_port
 echo "== h2load -t 1 ${tput[*]} over $USERS user ids, $ROUNDS rounds; $(nproc) cores shared by everything" >&2
 results=$work/results.txt
 
 # Warm each gateway up (connections, caches, the Redis scripts loaded), unrecorded.
 drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
 [ "$REDIS" != 1 ] || drive warmup-gateway-redis "$gwr" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
+drive warmup-floor "$fl" -c 1 -m 1 -n 100 >/dev/null
+[ "$REDIS" != 1 ] || drive warmup-floor-redis "$flr" -c 1 -m 1 -n 100 >/dev/null
 
 # The Redis commands are counted around each gateway-redis throughput run.
 # The idle gateway makes a few background Redis calls meanwhile (none of
@@ -332,6 +357,8 @@ drive warmup-gateway "$gw" -c 1 -m 1 -n 100 "${auth[@]}" >/dev/null
     [ "$ONLY" != throughput ] || continue
     drive "lat-backend-h1-$r" "$be" "${lat[@]}" --h1
     drive "lat-nginx-$r" "$ngx" "${lat[@]}"
+    drive "lat-floor-$r" "$fl" "${lat[@]}"
+    [ "$REDIS" != 1 ] || drive "lat-floor-redis-$r" "$flr" "${lat[@]}"
     drive "lat-gateway-$r" "$gw" "${lat[@]}" "${auth[@]}"
     [ "$REDIS" != 1 ] || drive "lat-gateway-redis-$r" "$gwr" "${lat[@]}" "${auth[@]}"
   done
@@ -422,10 +449,13 @@ awk -v rounds="$ROUNDS" -v only="$ONLY" '
         agw[n] = p99["lat-gateway", r] - p99["lat-backend-h1", r]
         agwr[n] = p99["lat-gateway-redis", r] - p99["lat-backend-h1", r]
         angx[n] = p99["lat-nginx", r] - p99["lat-backend-h1", r]
+        afl[n] = p99["lat-floor", r] - p99["lat-backend-h1", r]
+        aflr[n] = p99["lat-floor-redis", r] - p99["lat-backend-h1", r]
         redis = ("lat-gateway-redis", r) in p99
         line = line sprintf("%s added p99 gateway %+.2f ms (in memory)", tp ? ";" : "", agw[n])
         if (redis) line = line sprintf(", %+.2f ms (Redis)", agwr[n])
-        line = line sprintf(", nginx %+.2f ms", angx[n])
+        line = line sprintf(", nginx %+.2f ms; floor %+.2f ms", angx[n], afl[n])
+        if (redis) line = line sprintf(", %+.2f ms (Redis)", aflr[n])
       }
       print line
     }
@@ -439,6 +469,8 @@ awk -v rounds="$ROUNDS" -v only="$ONLY" '
       stat(agw, n, "%+.2f"); line = line sprintf("%s added p99 gateway %s ms (in memory, %s)", tp ? ";" : "", med, range)
       if (redis) { stat(agwr, n, "%+.2f"); line = line sprintf(", %s ms (Redis, %s)", med, range) }
       stat(angx, n, "%+.2f"); line = line sprintf(", nginx %s ms (%s)", med, range)
+      stat(afl, n, "%+.2f"); line = line sprintf("; floor %s ms (%s)", med, range)
+      if (redis) { stat(aflr, n, "%+.2f"); line = line sprintf(", %s ms (Redis, %s)", med, range) }
     }
     print line
   }' "$results"
