@@ -93,7 +93,7 @@ func (l SpoolLevel) String() string {
 
 // State is what OnState reports.
 type State struct {
-	BrokerUp      bool // the last request to a broker succeeded
+	BrokerUp      bool // the last request to a broker succeeded (an idle producer asks them; see brokerProbeInterval)
 	Level         SpoolLevel
 	SpoolBytes    int64
 	SpoolMaxBytes int64
@@ -140,6 +140,9 @@ type Producer struct {
 	sender   *sender
 	tempDir  bool
 	brokerUp atomic.Bool
+	// heard is when a request to a broker last ended, either way (unix
+	// nanos); probeLoop asks the brokers when it is old.
+	heard atomic.Int64
 
 	mu     sync.RWMutex // guards closed and closing reqs
 	closed bool
@@ -257,6 +260,40 @@ func (p *Producer) start() {
 	go func() { defer close(p.senderOut); p.sender.run(p.stop) }()
 	go p.sender.saveCursorLoop(p.ctx)
 	go func() { defer close(p.stateOut); p.stateLoop() }()
+	go p.probeLoop()
+}
+
+// brokerProbeInterval is how long the brokers may go unheard from before
+// the producer asks them (franz-go's Ping, a broker-only Metadata request).
+// Only requests report whether a broker answers, and an idle producer makes
+// none: without the probe a broker down from the start would read as up
+// until the first record, and one that came back as down until the next.
+const brokerProbeInterval = 2 * time.Second
+
+// probeLoop keeps BrokerUp true to the brokers while nothing is sent: it
+// asks them at start and whenever they have been silent for
+// brokerProbeInterval.
+func (p *Producer) probeLoop() {
+	t := time.NewTimer(0) // the state at start, at once
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			return
+		}
+		if time.Since(time.Unix(0, p.heard.Load())) >= brokerProbeInterval {
+			ctx, cancel := context.WithTimeout(p.ctx, brokerProbeInterval)
+			err := p.client.Ping(ctx)
+			cancel()
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.heard.Store(time.Now().UnixNano())
+			p.setBroker(err == nil)
+		}
+		t.Reset(brokerProbeInterval)
+	}
 }
 
 func (p *Producer) removeTemp() {
@@ -468,5 +505,6 @@ type brokerHook struct{ p *Producer }
 var _ kgo.HookBrokerE2E = brokerHook{}
 
 func (h brokerHook) OnBrokerE2E(_ kgo.BrokerMetadata, _ int16, e2e kgo.BrokerE2E) {
+	h.p.heard.Store(time.Now().UnixNano())
 	h.p.setBroker(e2e.Err() == nil)
 }

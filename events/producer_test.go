@@ -140,6 +140,25 @@ func (l *stateLog) saw(pred func(State) bool) bool {
 	return false
 }
 
+// TestIdleProducerFollowsTheBroker: with nothing to send, the producer
+// still reports a broker down from the start, and its return.
+func TestIdleProducerFollowsTheBroker(t *testing.T) {
+	g := newGate(true)
+	brokers := startKfake(t, g)
+	var states stateLog
+	p := newTestProducer(t, ProducerConfig{Brokers: brokers, SpoolDir: t.TempDir(), OnState: states.add})
+	waitFor(t, "the broker reported down", func() bool {
+		return states.saw(func(s State) bool { return !s.BrokerUp }) && !p.Stats().BrokerUp
+	})
+	g.set(false)
+	waitFor(t, "the broker reported up", func() bool {
+		return states.saw(func(s State) bool { return s.BrokerUp }) && p.Stats().BrokerUp
+	})
+	if st := p.Stats(); st.Sent != 0 || st.Failed != 0 {
+		t.Errorf("Stats = %+v: the probe sends no records", st)
+	}
+}
+
 func TestProducerSpoolsThroughOutage(t *testing.T) {
 	const n = 2000
 	g := newGate(false)
