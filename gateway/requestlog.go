@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reelguard/reelguard/events"
@@ -39,11 +40,19 @@ type requestLog struct {
 	log     *slog.Logger
 	done    sync.WaitGroup
 	once    sync.Once
+
+	every     time.Duration // requestLogEvery
+	idleTicks int           // requestLogIdleTicks
+	wakes     atomic.Int64  // the worker's wake-ups (ticks and records after a pause)
 }
 
 func newRequestLog(sink RecordSink, cfg Config, m *Metrics, log *slog.Logger) *requestLog {
+	return newPacedRequestLog(sink, cfg, m, log, requestLogEvery, requestLogIdleTicks)
+}
+
+func newPacedRequestLog(sink RecordSink, cfg Config, m *Metrics, log *slog.Logger, every time.Duration, idleTicks int) *requestLog {
 	l := &requestLog{sink: sink, topic: cfg.RequestLogTopic, server: cfg.ServerName,
-		queue: make(chan answered, cfg.RequestLogBuffer), metrics: m, log: log}
+		queue: make(chan answered, cfg.RequestLogBuffer), metrics: m, log: log, every: every, idleTicks: idleTicks}
 	if sink != nil {
 		l.done.Add(1)
 		go l.run()
@@ -73,34 +82,65 @@ func (l *requestLog) add(user string, rec *recorder, start time.Time) {
 // anyway.
 const requestLogEvery = 10 * time.Millisecond
 
+// requestLogIdleTicks: once this many ticks in a row (a second) found the
+// queue empty, the worker stops ticking and waits on the queue itself, so
+// an idle gateway wakes for nothing. The first record after the pause
+// readies the worker, once per pause, and the ticks resume.
+const requestLogIdleTicks = 100
+
 func (l *requestLog) run() {
 	defer l.done.Done()
-	tick := time.NewTicker(requestLogEvery)
+	tick := time.NewTicker(l.every)
 	defer tick.Stop()
-	for range tick.C {
-		if !l.drain() {
+	for empty := 0; ; {
+		if empty < l.idleTicks {
+			<-tick.C
+		} else {
+			tick.Stop()
+			a, ok := <-l.queue
+			if !ok {
+				return
+			}
+			l.produce(a)
+			tick.Reset(l.every)
+			empty = 0
+		}
+		l.wakes.Add(1)
+		n, open := l.drain()
+		if !open {
 			return
+		}
+		if n == 0 {
+			empty++
+		} else {
+			empty = 0
 		}
 	}
 }
 
-// drain produces every queued record; false once the queue is closed.
-func (l *requestLog) drain() bool {
+// drain produces every queued record and counts them; open is false once
+// the queue is closed.
+func (l *requestLog) drain() (n int, open bool) {
 	for {
 		select {
 		case a, ok := <-l.queue:
 			if !ok {
-				return false
+				return n, false
 			}
-			line := l.format(a)
-			if l.sink.Send(l.topic, []byte(a.user), []byte(line), a.headers()...) {
-				l.metrics.requestLog.WithLabelValues("queued").Inc()
-			} else {
-				l.metrics.requestLog.WithLabelValues("dropped").Inc()
-			}
+			l.produce(a)
+			n++
 		default:
-			return true
+			return n, true
 		}
+	}
+}
+
+func (l *requestLog) produce(a answered) {
+	line := l.format(a)
+	if l.sink.Send(l.topic, []byte(a.user), []byte(line), a.headers()...) {
+		l.metrics.requestLog.WithLabelValues("queued").Inc()
+	} else {
+		l.metrics.requestLog.WithLabelValues("dropped").Inc()
 	}
 }
 

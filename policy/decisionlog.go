@@ -75,6 +75,10 @@ type DecisionLog struct {
 	dropped atomic.Uint64
 	// labels are every record's; shared, so sinks must not modify them.
 	labels map[string]string
+
+	every     time.Duration // decisionDrainEvery
+	idleTicks int           // decisionIdleTicks
+	wakes     atomic.Int64  // the writer's wake-ups (ticks and records after a pause)
 }
 
 // pending is what Decide hands over: the rest is built by the writer.
@@ -95,12 +99,18 @@ type DecisionLogStats struct {
 // NewDecisionLog opens (appending) the log file, restores the replay ring
 // from its last records and starts the writer. Close stops it.
 func NewDecisionLog(cfg DecisionLogConfig) (*DecisionLog, error) {
+	return newDecisionLog(cfg, decisionDrainEvery, decisionIdleTicks)
+}
+
+func newDecisionLog(cfg DecisionLogConfig, every time.Duration, idleTicks int) (*DecisionLog, error) {
 	cfg = cfg.withDefaults()
 	l := &DecisionLog{labels: map[string]string{"id": cfg.Instance, "app": "reelguard"},
-		cfg:   cfg,
-		queue: make(chan pending, cfg.Buffer),
-		done:  make(chan struct{}),
-		ring:  newInputRing(cfg.Keep),
+		cfg:       cfg,
+		queue:     make(chan pending, cfg.Buffer),
+		done:      make(chan struct{}),
+		ring:      newInputRing(cfg.Keep),
+		every:     every,
+		idleTicks: idleTicks,
 	}
 	if cfg.Path != "" {
 		recent, err := ReadDecisionLog(cfg.Path, cfg.Keep)
@@ -176,13 +186,35 @@ const decisionFlushEvery = 100 * time.Millisecond
 // request, scheduled ahead of the request's own remaining steps.
 const decisionDrainEvery = 10 * time.Millisecond
 
+// decisionIdleTicks: once this many ticks in a row (a second) found the
+// queue empty, and everything written is flushed, the writer stops ticking
+// and waits on the queue itself, so an idle gateway wakes for nothing. The
+// first decision after the pause readies the writer, once per pause, and
+// the ticks resume.
+const decisionIdleTicks = 100
+
 // run is the writer goroutine.
 func (l *DecisionLog) run() {
 	defer close(l.done)
-	tick := time.NewTicker(decisionDrainEvery)
+	tick := time.NewTicker(l.every)
 	defer tick.Stop()
 	dirty, flushed := false, time.Now()
-	for now := range tick.C {
+	for empty := 0; ; {
+		if empty < l.idleTicks || dirty {
+			<-tick.C
+		} else {
+			tick.Stop()
+			p, ok := <-l.queue
+			if !ok {
+				return
+			}
+			l.write(l.record(p))
+			dirty = l.file != nil
+			tick.Reset(l.every)
+			empty = 0
+		}
+		l.wakes.Add(1)
+		now := time.Now()
 		n, open := l.drain()
 		dirty = dirty || n > 0 && l.file != nil
 		if dirty && (!open || now.Sub(flushed) >= decisionFlushEvery) {
@@ -193,6 +225,11 @@ func (l *DecisionLog) run() {
 		}
 		if !open {
 			return
+		}
+		if n == 0 {
+			empty++
+		} else {
+			empty = 0
 		}
 	}
 }
