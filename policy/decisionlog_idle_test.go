@@ -19,7 +19,7 @@ func TestIdleDecisionLogStopsTicking(t *testing.T) {
 	}
 	defer l.Close()
 
-	waitUntil(t, "five empty ticks", func() bool { return l.wakes.Load() >= 5 })
+	waitFor(t, func() bool { return l.wakes.Load() >= 5 })
 	// Longer than decisionFlushEvery, so the next decision is flushed at once.
 	time.Sleep(120 * time.Millisecond)
 	if w := l.wakes.Load(); w != 5 {
@@ -28,24 +28,15 @@ func TestIdleDecisionLogStopsTicking(t *testing.T) {
 
 	l.Record(Input{Principal: Principal{Sub: "42", Role: "user"}, Method: "GET", Path: []string{"recommend", "42"}},
 		Decision{Allow: true, Reason: "allowed"}, "rev-1", nil)
-	waitUntil(t, "the decision in the file", func() bool {
+	waitFor(t, func() bool {
 		b, _ := os.ReadFile(path)
 		return strings.Contains(string(b), `"rev-1"`)
 	})
 	// The decision's wake-up finds nothing more queued: with four empty
 	// ticks after it, the writer is idle again.
-	waitUntil(t, "ticking again, then idle again", func() bool { return l.wakes.Load() >= 10 })
+	waitFor(t, func() bool { return l.wakes.Load() >= 10 })
 	time.Sleep(50 * time.Millisecond)
 	if w := l.wakes.Load(); w != 10 {
 		t.Fatalf("%d wake-ups after the second pause, want 10", w)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }
